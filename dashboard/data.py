@@ -1,0 +1,400 @@
+"""Read and validate `events.csv` and `sources.csv`, reporting every problem with line and column.
+
+Reading never raises on bad content: a malformed row becomes a `Problem` naming file, line,
+column and reason, and is skipped; every other row is kept. Checks are vectorised per column so
+that a table of a million rows validates in seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dashboard import schema
+from dashboard.geo import SPATIAL_TOLERANCE_KM, Reference, points_near_countries, split_list
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_EVENTS = REPO_DIR / "events.csv"
+DEFAULT_SOURCES = REPO_DIR / "sources.csv"
+
+# A cell the CSV exporter neutralised: one added apostrophe before a formula trigger.
+# Undone on read so that export -> load gives back exactly the same values (see export.py).
+_NEUTRALISED_RE = re.compile(r"^'+[=+\-@\t\r\n]")
+
+csv.field_size_limit(10_000_000)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input table. `error` rows are skipped; `warning` rows are kept."""
+
+    file: str
+    line: int
+    column: str
+    reason: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.column}: {self.reason}"
+
+
+@dataclass(frozen=True, eq=False)
+class LoadResult:
+    """The valid rows of a table, and what was wrong with the rest."""
+
+    frame: pd.DataFrame
+    problems: tuple[Problem, ...]
+    rows_read: int
+    extra_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def rows_loaded(self) -> int:
+        return len(self.frame)
+
+    @property
+    def rows_skipped(self) -> int:
+        return self.rows_read - self.rows_loaded
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self, name: str) -> str:
+        if self.ok:
+            return f"{name}: {self.rows_loaded} rows valid"
+        return (
+            f"{name}: {self.rows_loaded} of {self.rows_read} rows loaded, "
+            f"{self.rows_skipped} skipped, {len(self.problems)} problems"
+        )
+
+
+def decode(raw: bytes, name: str) -> tuple[str, list[Problem]]:
+    """Decode bytes as UTF-8 (a BOM is fine); fall back to Windows-1252 with a warning."""
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        text = raw.decode("cp1252", errors="replace")
+        reason = (
+            f"not UTF-8 (byte 0x{raw[exc.start]:02X} at offset {exc.start}); "
+            "read as Windows-1252/Latin-1: check accented characters"
+        )
+        return text, [Problem(name, line, "-", reason, "warning")]
+
+
+def read_rows(text: str, name: str) -> tuple[list[str], list[int], list[list[str]], list[Problem]]:
+    """Parse CSV text into header, the starting line of each record, and the records."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    problems: list[Problem] = []
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [], [], [Problem(name, 1, "-", "file is empty: expected a header row")]
+    except csv.Error as exc:
+        return [], [], [], [Problem(name, 1, "-", f"unreadable header: {exc}")]
+    header = [h.strip() for h in header]
+    lines: list[int] = []
+    records: list[list[str]] = []
+    line = reader.line_num + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(Problem(name, line, "-", f"unreadable CSV: {exc}"))
+            line = reader.line_num + 1
+            continue
+        if record:  # blank lines carry no row
+            lines.append(line)
+            records.append(record)
+        line = reader.line_num + 1
+    return header, lines, records, problems
+
+
+def load_events(
+    source: Path | str | bytes,
+    reference: Reference,
+    articles: frozenset[int] | None = None,
+    *,
+    name: str | None = None,
+) -> LoadResult:
+    """Read and validate an events table from a path or raw bytes."""
+    if isinstance(source, bytes):
+        raw, name = source, name or "upload.csv"
+    else:
+        path = Path(source)
+        name = name or path.name
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
+            return LoadResult(empty, (Problem(name, 0, "-", f"cannot read file: {exc}"),), 0)
+    text, problems = decode(raw, name)
+    header, lines, records, parse_problems = read_rows(text, name)
+    problems += parse_problems
+    return validate_events(header, lines, records, reference, articles, name, problems)
+
+
+def validate_events(
+    header: list[str],
+    lines: list[int],
+    records: list[list[str]],
+    reference: Reference,
+    articles: frozenset[int] | None,
+    name: str,
+    problems: list[Problem] | None = None,
+) -> LoadResult:
+    """Check parsed records against the schema and the reference data."""
+    problems = list(problems or [])
+    empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
+    if not header:
+        return LoadResult(empty, tuple(problems), 0)
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    missing = [c for c in schema.EVENT_COLUMNS if c not in header]
+    if duplicated:
+        problems.append(Problem(name, 1, ",".join(duplicated), "column named more than once"))
+    if missing:
+        problems.append(Problem(name, 1, ",".join(missing), "required column missing: no row can be loaded"))
+    if duplicated or missing:
+        return LoadResult(empty, tuple(problems), len(records))
+    extra = tuple(h for h in header if h not in schema.EVENT_COLUMNS)
+    if not records:
+        problems.append(Problem(name, 2, "-", "header only: the table has no rows"))
+        return LoadResult(empty, tuple(problems), 0, extra)
+
+    width = len(header)
+    bad = pd.Series(False, index=range(len(records)))
+    # Rows with the wrong number of fields cannot be aligned to columns: report, then pad so the
+    # frame can still be built (the padded row is dropped with the others at the end).
+    for i, rec in enumerate(records):
+        if len(rec) != width:
+            problems.append(Problem(name, lines[i], "-", f"expected {width} fields, found {len(rec)}"))
+            bad[i] = True
+            records[i] = (rec + [""] * width)[:width]
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    frame.index = range(len(frame))
+    line_of = np.asarray(lines)
+
+    def report(mask: pd.Series, column: str, reason, severity: str = "error") -> None:
+        """Record a problem for each row in `mask`; `reason` is a string or a per-row Series."""
+        hits = np.flatnonzero(mask.to_numpy(dtype=bool))
+        for i in hits:
+            why = reason if isinstance(reason, str) else reason.iloc[i]
+            problems.append(Problem(name, int(line_of[i]), column, why, severity))
+            if severity == "error":
+                bad.iloc[i] = True
+
+    # Codes, dates and numbers are stripped of stray spaces; prose is kept exactly as written.
+    coded = ["event_id", "category", "date_start", "date_end", "date_inferred", "country_iso3"]
+    coded += ["lat", "lon", "participants", "organisations", "value", "unit", "article"]
+    for col in coded:
+        frame[col] = frame[col].str.strip()
+    for col in ("title", "summary", "inference_note", "place", "evidence"):
+        frame[col] = frame[col].map(_restore_neutralised)
+
+    for col in schema.REQUIRED_VALUES:
+        report(frame[col].str.strip() == "", col, "required value is empty")
+    for col, limit in schema.MAX_LENGTH.items():
+        lengths = frame[col].str.len()
+        report(lengths > limit, col, lengths.map(lambda n, lim=limit: f"{n} characters; at most {lim}"))
+
+    ids = frame["event_id"]
+    report(
+        (ids != "") & ~ids.str.match(schema.EVENT_ID_RE),
+        "event_id",
+        ids.map(lambda v: f"{_show(v)} is not a slug (lowercase letters, digits, hyphens)"),
+    )
+    dup = ids.duplicated(keep="first") & (ids != "")
+    if dup.any():
+        first_line = dict(zip(ids[~ids.duplicated()], line_of[~ids.duplicated().to_numpy()], strict=False))
+        report(
+            dup, "event_id", ids.map(lambda v: f"duplicate id {_show(v)}, first on line {first_line.get(v)}")
+        )
+
+    cats = frame["category"]
+    report(
+        (cats != "") & ~cats.isin(schema.CATEGORIES),
+        "category",
+        cats.map(lambda v: f"unknown category {_show(v)}; expected one of {', '.join(schema.CATEGORIES)}"),
+    )
+
+    lo_start, _hi_start, why_start = _parse_dates(frame["date_start"])
+    _lo_end, hi_end, why_end = _parse_dates(frame["date_end"])
+    report(why_start != "", "date_start", why_start)
+    report(why_end != "", "date_end", why_end)
+    report((frame["date_start"] == "") & (frame["date_end"] != ""), "date_end", "end given without a start")
+    ordered = hi_end.isna() | lo_start.isna() | (hi_end >= lo_start)
+    report(~ordered, "date_end", frame["date_end"].map(lambda v: f"{_show(v)} is before date_start"))
+
+    flags = frame["date_inferred"].str.lower()
+    report(
+        ~flags.isin(schema.TRUE_VALUES | schema.FALSE_VALUES),
+        "date_inferred",
+        frame["date_inferred"].map(lambda v: f"{_show(v)} is not true or false"),
+    )
+    inferred = flags.isin(schema.TRUE_VALUES)
+    report(
+        inferred & (frame["inference_note"].str.strip() == ""),
+        "inference_note",
+        "date_inferred is true but no inference_note says how it was inferred",
+    )
+
+    numbers = {}
+    for col, (low, high) in {"lat": (-90, 90), "lon": (-180, 180), "value": (None, None)}.items():
+        raw = frame[col]
+        num = pd.to_numeric(raw.where(raw != ""), errors="coerce").astype(float)
+        not_number = (raw != "") & ~np.isfinite(num)
+        report(not_number, col, raw.map(lambda v: f"{_show(v)} is not a finite number"))
+        if low is not None:
+            out = np.isfinite(num) & ((num < low) | (num > high))
+            report(out, col, raw.map(lambda v, lo=low, hi=high: f"{v} is outside {lo}..{hi}"))
+        numbers[col] = num
+    one_coord = (frame["lat"] == "") != (frame["lon"] == "")
+    report(one_coord, "lat,lon", "give both lat and lon, or neither")
+    report((frame["value"] != "") & (frame["unit"] == ""), "unit", "a value needs its unit")
+
+    codes = frame["country_iso3"]
+    report(
+        (codes != "") & ~codes.isin(reference.iso3_codes),
+        "country_iso3",
+        codes.map(lambda v: f"unknown ISO3 code {_show(v)}"),
+    )
+    _check_list(frame["participants"], reference.iso3_codes, "ISO3 code", report, "participants")
+    _check_list(frame["organisations"], reference.org_codes, "organisation", report, "organisations")
+
+    art = pd.to_numeric(frame["article"].where(frame["article"] != ""), errors="coerce")
+    not_int = (frame["article"] != "") & (art.isna() | (art % 1 != 0))
+    report(not_int, "article", frame["article"].map(lambda v: f"{_show(v)} is not a whole number"))
+    if articles is not None:
+        unknown = art.notna() & ~not_int & ~art.isin(list(articles))
+        known = ", ".join(str(a) for a in sorted(articles))
+        report(
+            unknown, "article", frame["article"].map(lambda v: f"article {v} is not in sources.csv ({known})")
+        )
+
+    # Spatial consistency: the point must sit in (or near) the shape of its country.
+    geo_ok = np.isfinite(numbers["lat"]) & np.isfinite(numbers["lon"]) & codes.isin(reference.iso3_codes)
+    geo_ok &= (numbers["lat"].abs() <= 90) & (numbers["lon"].abs() <= 180)
+    if geo_ok.any():
+        idx = np.flatnonzero(geo_ok.to_numpy())
+        near = points_near_countries(
+            numbers["lat"].to_numpy()[idx],
+            numbers["lon"].to_numpy()[idx],
+            codes.to_numpy()[idx],
+            reference,
+        )
+        far = pd.Series(False, index=frame.index)
+        far.iloc[idx[~near]] = True
+        report(
+            far,
+            "lat,lon",
+            frame["country_iso3"].map(
+                lambda v: f"point is more than {SPATIAL_TOLERANCE_KM:.0f} km outside {v}"
+            ),
+        )
+
+    keep = ~bad.to_numpy()
+    valid = frame.loc[keep].copy()
+    for col in ("lat", "lon", "value"):
+        valid[col] = numbers[col][keep]
+    valid["article"] = art[keep].astype("Int64")
+    valid["date_inferred"] = inferred[keep].astype(bool)
+    valid = valid[list(schema.EVENT_COLUMNS) + list(extra)].reset_index(drop=True)
+    valid.attrs["extra_columns"] = extra
+    problems.sort(key=lambda p: (p.line, p.column))
+    return LoadResult(valid, tuple(problems), len(records), extra)
+
+
+def _check_list(series, known, what, report, column) -> None:
+    def unknown_items(cell: str) -> str:
+        bad = [item for item in split_list(cell) if item not in known]
+        return f"unknown {what} {', '.join(_show(b) for b in bad)}" if bad else ""
+
+    reasons = series.map(unknown_items)
+    report(reasons != "", column, reasons)
+
+
+def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Lower and upper bounds (as YYYYMMDD ints) of ISO dates, and a reason where invalid."""
+    distinct = values.drop_duplicates()
+    parsed = {v: _parse_date(v) for v in distinct}
+    lo = values.map(lambda v: parsed[v][0]).astype("Float64")
+    hi = values.map(lambda v: parsed[v][1]).astype("Float64")
+    why = values.map(lambda v: parsed[v][2])
+    return lo, hi, why
+
+
+def _parse_date(value: str) -> tuple[float | None, float | None, str]:
+    if value == "":
+        return None, None, ""
+    m = schema.DATE_RE.match(value)
+    if not m:
+        return None, None, f"{_show(value)} is not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD)"
+    year = int(m["y"])
+    if m["m"] is None:
+        return year * 10000 + 101, year * 10000 + 1231, ""
+    month = int(m["m"])
+    if not 1 <= month <= 12:
+        return None, None, f"{_show(value)} has month {month:02d}; months run 01-12"
+    last = calendar.monthrange(year, month)[1]
+    if m["d"] is None:
+        return year * 10000 + month * 100 + 1, year * 10000 + month * 100 + last, ""
+    day = int(m["d"])
+    if not 1 <= day <= last:
+        return None, None, f"{_show(value)}: day {day:02d} does not exist in that month"
+    stamp = year * 10000 + month * 100 + day
+    return stamp, stamp, ""
+
+
+def _restore_neutralised(value: str) -> str:
+    return value[1:] if _NEUTRALISED_RE.match(value) else value
+
+
+def _show(value: str, limit: int = 40) -> str:
+    """Quote a bad value for a message, shortened so a 5,000-character cell stays readable."""
+    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    return repr(text)
+
+
+def load_sources(source: Path | str = DEFAULT_SOURCES) -> tuple[pd.DataFrame, tuple[Problem, ...]]:
+    """Read `sources.csv`: one row per article; problems named like the events'."""
+    path = Path(source)
+    name = path.name
+    try:
+        text, problems = decode(path.read_bytes(), name)
+    except OSError as exc:
+        return pd.DataFrame(columns=list(schema.SOURCE_COLUMNS)), (
+            Problem(name, 0, "-", f"cannot read file: {exc}"),
+        )
+    header, lines, records, parse_problems = read_rows(text, name)
+    problems += parse_problems
+    missing = [c for c in schema.SOURCE_COLUMNS if c not in header]
+    if missing:
+        problems.append(Problem(name, 1, ",".join(missing), "required column missing"))
+        return pd.DataFrame(columns=list(schema.SOURCE_COLUMNS)), tuple(problems)
+    rows = []
+    for line, rec in zip(lines, records, strict=True):
+        if len(rec) != len(header):
+            problems.append(Problem(name, line, "-", f"expected {len(header)} fields, found {len(rec)}"))
+            continue
+        row = dict(zip(header, rec, strict=True))
+        if not row["article"].strip().isdigit():
+            problems.append(Problem(name, line, "article", f"{_show(row['article'])} is not a whole number"))
+            continue
+        row["article"] = int(row["article"])
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=header)
+    dup = frame["article"].duplicated()
+    for line, is_dup in zip(lines, dup, strict=False):
+        if is_dup:
+            problems.append(Problem(name, line, "article", "article number used twice"))
+    frame = frame[~dup].sort_values("article").reset_index(drop=True)
+    return frame, tuple(problems)

@@ -1,0 +1,80 @@
+"""Safe CSV and GeoJSON bytes of exactly the rows on screen.
+
+CSV follows RFC 4180 (CRLF, minimal quoting), starts with a UTF-8 byte order mark so that
+spreadsheets pick the right encoding, and neutralises formula injection as OWASP's
+CSV-injection guidance advises: a text cell that begins with `=`, `+`, `-`, `@`, tab, carriage
+return or line feed gets one leading apostrophe. Numbers are written as numbers and never
+touched. The loader strips that one apostrophe again (`data._restore_neutralised`), so
+export -> load gives back the same values; cells that already start with apostrophes before a
+trigger get one more, which keeps the mapping reversible.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+
+import pandas as pd
+
+from dashboard.schema import EVENT_COLUMNS, INTEGER_COLUMNS, NUMERIC_COLUMNS
+
+_TRIGGER_RE = re.compile(r"^'*[=+\-@\t\r\n]")
+
+
+def neutralise(text: str) -> str:
+    """Prefix one apostrophe to a cell a spreadsheet would read as a formula."""
+    return "'" + text if _TRIGGER_RE.match(text) else text
+
+
+def _cell(column: str, value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if column in NUMERIC_COLUMNS or column in INTEGER_COLUMNS:
+        number = float(value)
+        return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return neutralise(str(value))
+
+
+def export_columns(frame: pd.DataFrame) -> list[str]:
+    """The schema columns, then any extra columns the table came with (derived ones left out)."""
+    extras = [c for c in frame.attrs.get("extra_columns", ()) if c in frame.columns]
+    return list(EVENT_COLUMNS) + extras
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The rows as a spreadsheet-safe CSV that re-imports to the same data."""
+    columns = export_columns(frame)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(columns)
+    for row in frame[columns].itertuples(index=False, name=None):
+        writer.writerow([_cell(c, v) for c, v in zip(columns, row, strict=True)])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _json_value(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def to_geojson_bytes(frame: pd.DataFrame) -> bytes:
+    """The rows as a GeoJSON FeatureCollection; rows without a place have a null geometry."""
+    columns = export_columns(frame)
+    features = []
+    for row in frame[columns].itertuples(index=False, name=None):
+        props = {c: _json_value(v) for c, v in zip(columns, row, strict=True)}
+        has_point = props["lat"] is not None and props["lon"] is not None
+        geometry = {"type": "Point", "coordinates": [props["lon"], props["lat"]]} if has_point else None
+        features.append(
+            {"type": "Feature", "id": props["event_id"], "geometry": geometry, "properties": props}
+        )
+    collection = {"type": "FeatureCollection", "features": features}
+    return json.dumps(collection, ensure_ascii=False, indent=1).encode("utf-8")

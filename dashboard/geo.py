@@ -1,0 +1,199 @@
+"""Reference geography: country shapes, the gazetteer, capitals and organisations, and the joins.
+
+The committed files in `geodata/` are the only inputs (no network at run time). `load_reference`
+reads them once; `enrich` does the one spatial join of event points with country shapes, after
+which every view filters the enriched frame instead of touching geometry again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from dashboard.schema import LIST_SEPARATOR
+
+GEODATA_DIR = Path(__file__).resolve().parent.parent / "geodata"
+
+#: Tolerance of the point-in-country check: coastal cities fall just outside simplified shapes.
+SPATIAL_TOLERANCE_KM = 25.0
+_KM_PER_DEGREE = 111.32
+
+#: Russia's arcs start at its capital; the gazetteer supplies the point.
+RUSSIA_ISO3 = "RUS"
+
+
+@dataclass(frozen=True, eq=False)
+class Reference:
+    """The reference tables an events table is validated and joined against."""
+
+    countries: gpd.GeoDataFrame
+    places: pd.DataFrame
+    capitals: pd.DataFrame
+    organisations: pd.DataFrame
+    members: pd.DataFrame
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def iso3_codes(self) -> frozenset[str]:
+        return frozenset(self.countries["iso3"])
+
+    @cached_property
+    def org_codes(self) -> frozenset[str]:
+        return frozenset(self.organisations["acronym"])
+
+    @cached_property
+    def country_names(self) -> dict[str, str]:
+        return dict(zip(self.countries["iso3"], self.countries["name"], strict=True))
+
+    @cached_property
+    def continents(self) -> dict[str, str]:
+        return dict(zip(self.countries["iso3"], self.countries["continent"], strict=True))
+
+    @cached_property
+    def geometry_by_iso3(self) -> dict[str, shapely.Geometry]:
+        return dict(zip(self.countries["iso3"], self.countries.geometry, strict=True))
+
+    @cached_property
+    def capital_points(self) -> dict[str, tuple[float, float]]:
+        caps = self.capitals
+        return {
+            iso3: (float(lon), float(lat))
+            for iso3, lat, lon in zip(caps["country_iso3"], caps["lat"], caps["lon"], strict=True)
+        }
+
+    @cached_property
+    def org_seats(self) -> dict[str, tuple[float, float]]:
+        orgs = self.organisations.dropna(subset=["seat_lat", "seat_lon"])
+        return {
+            a: (float(lon), float(lat))
+            for a, lat, lon in zip(orgs["acronym"], orgs["seat_lat"], orgs["seat_lon"], strict=True)
+        }
+
+    @cached_property
+    def org_names(self) -> dict[str, str]:
+        return dict(zip(self.organisations["acronym"], self.organisations["name"], strict=True))
+
+    def members_of(self, acronym: str) -> frozenset[str]:
+        """ISO3 codes of the member states of an organisation (empty if no list is held)."""
+        members = self.members
+        rows = members[(members["acronym"] == acronym) & (members["role"] == "member")]
+        return frozenset(rows["member_iso3"])
+
+    @cached_property
+    def orgs_with_members(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.members.loc[self.members["role"] == "member", "acronym"]))
+
+
+def load_reference(directory: Path | str = GEODATA_DIR) -> Reference:
+    """Read the committed geodata files; raise FileNotFoundError naming a missing one."""
+    directory = Path(directory)
+    countries = gpd.read_file(directory / "countries.geojson")
+    if countries.crs is None:
+        countries = countries.set_crs(4326)
+    countries = countries.to_crs(4326)
+    countries = countries[["iso3", "name", "continent", "region", "geometry"]]
+    read = _csv_reader(directory)
+    return Reference(
+        countries=countries.reset_index(drop=True),
+        places=read("places.csv"),
+        capitals=read("capitals.csv"),
+        organisations=read("organisations.csv"),
+        members=read("organisation_members.csv"),
+    )
+
+
+def _csv_reader(directory: Path):
+    def read(name: str) -> pd.DataFrame:
+        path = directory / name
+        if not path.exists():
+            raise FileNotFoundError(f"reference file missing: {path}")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for col in ("lat", "lon", "seat_lat", "seat_lon"):
+            if col in frame:
+                frame[col] = pd.to_numeric(frame[col].replace("", np.nan))
+        return frame
+
+    return read
+
+
+def split_list(cell: str) -> list[str]:
+    """Split a `;`-separated cell into its non-empty, stripped items."""
+    if not isinstance(cell, str) or not cell:
+        return []
+    return [item.strip() for item in cell.split(LIST_SEPARATOR) if item.strip()]
+
+
+def points_near_countries(
+    lat: np.ndarray, lon: np.ndarray, iso3: np.ndarray, reference: Reference
+) -> np.ndarray:
+    """True where the point lies in, or within SPATIAL_TOLERANCE_KM of, its country's shape.
+
+    Unknown codes give True: that problem is reported by the code check, not twice here.
+    Works on distinct (lat, lon, iso3) triples, so a million rows over a few thousand places
+    costs a few thousand geometry tests.
+    """
+    triples = pd.DataFrame({"lat": lat, "lon": lon, "iso3": iso3})
+    distinct = triples.drop_duplicates().reset_index(drop=True)
+    shapes = [reference.geometry_by_iso3.get(code) for code in distinct["iso3"]]
+    known = np.array([s is not None for s in shapes])
+    ok = np.ones(len(distinct), dtype=bool)
+    if known.any():
+        pts = shapely.points(distinct.loc[known, "lon"], distinct.loc[known, "lat"])
+        geoms = np.array([s for s in shapes if s is not None], dtype=object)
+        # Degrees of longitude shrink with latitude; use the wider one so the test never
+        # rejects a point that is truly within the tolerance.
+        cos_lat = np.clip(np.cos(np.radians(distinct.loc[known, "lat"].to_numpy())), 0.05, 1)
+        tolerance = SPATIAL_TOLERANCE_KM / _KM_PER_DEGREE / cos_lat
+        ok[known] = shapely.dwithin(geoms, pts, tolerance)
+    distinct["ok"] = ok
+    merged = triples.merge(distinct, on=["lat", "lon", "iso3"], how="left")
+    return merged["ok"].to_numpy(dtype=bool)
+
+
+def enrich(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    """Add the derived columns every view needs, once: years, names, continent, partners.
+
+    The spatial join (which country's shape holds each point) happens here and nowhere else.
+    """
+    out = events.copy()
+    start = out["date_start"].fillna("")
+    end = out["date_end"].fillna("")
+    out["year_start"] = pd.to_numeric(start.str.slice(0, 4), errors="coerce").astype("Int64")
+    year_end = pd.to_numeric(end.str.slice(0, 4), errors="coerce").astype("Int64")
+    out["year_end"] = year_end.fillna(out["year_start"])
+    out["country_name"] = out["country_iso3"].map(reference.country_names).fillna(out["country_iso3"])
+    out["continent"] = out["country_iso3"].map(reference.continents).fillna("")
+    has_point = out["lat"].notna() & out["lon"].notna()
+    point_iso3 = pd.Series("", index=out.index, dtype=object)
+    if has_point.any():
+        pts = gpd.GeoDataFrame(
+            {"row": out.index[has_point]},
+            geometry=gpd.points_from_xy(out.loc[has_point, "lon"], out.loc[has_point, "lat"]),
+            crs=4326,
+        )
+        joined = gpd.sjoin(pts, reference.countries[["iso3", "geometry"]], how="left")
+        joined = joined.drop_duplicates("row").set_index("row")
+        point_iso3.loc[joined.index] = joined["iso3"].fillna("").to_numpy()
+    out["point_iso3"] = point_iso3.astype(str)
+    out["partners"] = [
+        LIST_SEPARATOR.join(p for p in split_list(cell) if p != RUSSIA_ISO3)
+        for cell in out["participants"].fillna("")
+    ]
+    return out
+
+
+def sea_polygon() -> list[list[float]]:
+    """A rectangle covering the world, drawn under the countries as the sea."""
+    return [[-540.0, -85.0], [540.0, -85.0], [540.0, 85.0], [-540.0, 85.0]]
+
+
+def km_to_degrees(km: float, lat: float = 0.0) -> float:
+    """Rough conversion used for tolerances and radii."""
+    return km / (_KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.05))

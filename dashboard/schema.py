@@ -1,0 +1,116 @@
+"""The events table's contract: column names, types, vocabularies and limits.
+
+Everything that decides whether a row is acceptable is a constant here, so the validator in
+`data.py`, the filters, the exports and the tests all read one definition.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Required columns of `events.csv`, in the order exports write them.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "title",
+    "summary",
+    "category",
+    "date_start",
+    "date_end",
+    "date_inferred",
+    "inference_note",
+    "place",
+    "country_iso3",
+    "lat",
+    "lon",
+    "participants",
+    "organisations",
+    "value",
+    "unit",
+    "article",
+    "evidence",
+)
+
+#: Columns that hold numbers once loaded; every other column is text.
+NUMERIC_COLUMNS: frozenset[str] = frozenset({"lat", "lon", "value"})
+INTEGER_COLUMNS: frozenset[str] = frozenset({"article"})
+BOOLEAN_COLUMNS: frozenset[str] = frozenset({"date_inferred"})
+
+#: Columns that must not be empty.
+REQUIRED_VALUES: tuple[str, ...] = (
+    "event_id",
+    "title",
+    "category",
+    "country_iso3",
+    "article",
+    "evidence",
+)
+
+#: Category vocabulary, in the order legends list it.
+CATEGORIES: tuple[str, ...] = (
+    "summit",
+    "meeting",
+    "forum",
+    "membership",
+    "partnership",
+    "agreement",
+    "cooperation",
+    "project",
+    "trade",
+    "investment",
+    "context",
+)
+
+#: One colour per category (RGB), chosen to stay distinguishable on the grey basemap.
+CATEGORY_COLOURS: dict[str, tuple[int, int, int]] = {
+    "summit": (214, 39, 40),
+    "meeting": (255, 127, 14),
+    "forum": (148, 103, 189),
+    "membership": (31, 119, 180),
+    "partnership": (23, 190, 207),
+    "agreement": (44, 160, 44),
+    "cooperation": (140, 86, 75),
+    "project": (188, 189, 34),
+    "trade": (227, 119, 194),
+    "investment": (127, 127, 127),
+    "context": (90, 90, 90),
+}
+
+#: Categories whose rows carry a stated figure in `value` / `unit`.
+FIGURE_CATEGORIES: frozenset[str] = frozenset({"trade", "investment"})
+
+#: Separator of multi-valued cells (`participants`, `organisations`).
+LIST_SEPARATOR = ";"
+
+#: Accepted spellings of the boolean column (case-insensitive); empty means false.
+TRUE_VALUES: frozenset[str] = frozenset({"true", "1", "yes"})
+FALSE_VALUES: frozenset[str] = frozenset({"false", "0", "no", ""})
+
+#: Length limits: evidence is a short quote by rule; the others keep tooltips and tables usable.
+MAX_LENGTH: dict[str, int] = {
+    "event_id": 120,
+    "title": 300,
+    "summary": 2000,
+    "inference_note": 1000,
+    "place": 120,
+    "unit": 40,
+    "evidence": 200,
+}
+
+EVENT_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ISO3_RE = re.compile(r"^[A-Z]{3}$")
+#: ISO 8601 calendar date at year, month or day precision.
+DATE_RE = re.compile(r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?$")
+
+#: Columns of `sources.csv`.
+SOURCE_COLUMNS: tuple[str, ...] = (
+    "article",
+    "title",
+    "outlet",
+    "original_publisher",
+    "author",
+    "published_year",
+    "notes",
+)
+
+#: Columns that free-text search looks in.
+SEARCH_COLUMNS: tuple[str, ...] = ("title", "summary", "evidence", "place")

@@ -1,0 +1,1 @@
+"""The Streamlit layer: cached loaders, the sidebar, and one module per page. Orchestration only."""

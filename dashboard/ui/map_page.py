@@ -1,0 +1,147 @@
+"""Map page: summits and meetings, partnerships, or flows; click anything for its events."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.filters import VIEW_LABELS, VIEWS
+from dashboard.formatting import escape_markdown as esc
+from dashboard.layers import (
+    CHOROPLETH,
+    COUNTRIES,
+    PLACES,
+    TIE_ARCS,
+    TRADE_ARCS,
+    build_deck,
+)
+from dashboard.ui import components
+from dashboard.ui.context import PageContext
+from dashboard.ui.state import WIDGETS, commit
+
+MEMBERS_NONE = "Events with Russia"
+
+
+def _set_country(iso3: str) -> None:
+    st.session_state[WIDGETS["countries"]] = [iso3]
+
+
+def render(ctx: PageContext) -> None:
+    state, rows, ref = ctx.state, ctx.rows, ctx.dataset.reference
+    st.title("Russia's summits, partnerships and flows")
+    st.caption(esc(ctx.caption()))
+
+    controls = st.columns([3, 2])
+    st.session_state.setdefault("w_view", state.view)
+    view = (
+        controls[0].segmented_control(
+            "Map mode", VIEWS, format_func=VIEW_LABELS.get, key="w_view", label_visibility="collapsed"
+        )
+        or state.view
+    )
+    members = ""
+    if view == "partnerships":
+        options = [MEMBERS_NONE, *ref.orgs_with_members]
+        st.session_state.setdefault("w_members", state.members or MEMBERS_NONE)
+        choice = controls[1].selectbox(
+            "Colour countries by",
+            options,
+            key="w_members",
+            format_func=lambda o: o if o == MEMBERS_NONE else f"Membership of {o} (2018-2019)",
+        )
+        members = "" if choice == MEMBERS_NONE else choice
+    state = state.replace(view=view, members=members)
+    commit(state)
+
+    if rows.empty:
+        st.info("No events match these filters. Widen the years or clear a filter (sidebar → Reset filters).")
+    deck, legend_items = build_deck(view, rows, ref, members=members, tiles=ctx.tiles)
+    map_col, legend_col = st.columns([4, 1])
+    with map_col:
+        event = st.pydeck_chart(
+            deck,
+            on_select="rerun",
+            selection_mode="single-object",
+            key=f"map-{view}",
+            height=560,
+        )
+    with legend_col:
+        st.markdown("**Legend**")
+        components.legend(legend_items, _notes(view, rows, members))
+
+    selected = _selection(event)
+    if state.event:
+        chosen = ctx.dataset.events[ctx.dataset.events["event_id"] == state.event]
+        st.subheader("Selected event")
+        components.event_cards(chosen, ctx.dataset)
+    if selected is not None:
+        layer, obj = selected
+        _detail(layer, obj, ctx)
+    elif not state.event:
+        st.caption("Click a marker, country or arc to see its events and the quotes behind them.")
+
+
+def _notes(view: str, rows: pd.DataFrame, members: str) -> list[str]:
+    if view == "summits":
+        notes = ["Marker size: number of events at the place. Colour: its most frequent kind of event."]
+        hidden = int(rows["lat"].isna().sum())
+        if hidden:
+            notes.append(
+                f"{hidden} of {len(rows)} events name no place in the text and are not drawn here (see Data)."
+            )
+        return notes
+    if view == "partnerships":
+        if members:
+            return [f"Member states of {members} as of 2018-2019 (geodata/organisation_members.csv)."]
+        return ["Count of filtered events each country takes part in with Russia (participants or place)."]
+    return [
+        "Arcs start in Moscow. Figures that concern an organisation end at its seat and are "
+        "aggregates, never split across members.",
+    ]
+
+
+def _selection(event) -> tuple[str, dict] | None:
+    try:
+        objects = event["selection"]["objects"]
+    except (KeyError, TypeError):
+        return None
+    for layer, items in (objects or {}).items():
+        if items:
+            return layer, items[0]
+    return None
+
+
+def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
+    events, ref = ctx.rows, ctx.dataset.reference
+    if layer in (PLACES, TRADE_ARCS, TIE_ARCS):
+        ids = str(obj.get("event_ids", "")).split(";")
+        chosen = events[events["event_id"].isin(ids)]
+        if layer == PLACES:
+            heading = f"{obj.get('place', '')}: {len(chosen)} events"
+        else:
+            heading = f"Russia → {obj.get('target', '')}: {len(chosen)} " + (
+                "figures" if layer == TRADE_ARCS else "events"
+            )
+            if obj.get("aggregate"):
+                heading += " (organisation-level aggregate)"
+        st.subheader(esc(heading))
+        components.event_cards(
+            chosen.sort_values(["date_start", "event_id"], na_position="last"), ctx.dataset
+        )
+        return
+    if layer in (COUNTRIES, CHOROPLETH, "russia"):
+        props = obj.get("properties", obj)
+        iso3 = str(props.get("iso3", ""))
+        if iso3 not in ref.iso3_codes:
+            return
+        name = ref.country_names.get(iso3, iso3)
+        involved = events[
+            (events["country_iso3"] == iso3)
+            | events["participants"].fillna("").str.split(";").map(lambda p: iso3 in p)
+        ]
+        st.subheader(esc(f"{name}: {len(involved)} events"))
+        if (iso3,) != ctx.state.countries:
+            st.button(f"Filter to {name}", on_click=_set_country, args=(iso3,))
+        components.event_cards(
+            involved.sort_values(["date_start", "event_id"], na_position="last"), ctx.dataset
+        )

@@ -1,0 +1,59 @@
+"""Sources page: the four articles, how many events each gives, inferred values, data notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.ui import components
+from dashboard.ui.context import PageContext
+
+NOTES = Path(__file__).resolve().parents[2] / "docs" / "data-notes.md"
+
+
+def render(ctx: PageContext) -> None:
+    st.title("Sources")
+    events, sources = ctx.dataset.events, ctx.dataset.sources
+    per_article = events.groupby("article").agg(
+        events=("event_id", "size"), inferred=("date_inferred", "sum")
+    )
+    table = sources.merge(per_article, left_on="article", right_index=True, how="left")
+    table[["events", "inferred"]] = table[["events", "inferred"]].fillna(0).astype(int)
+    st.dataframe(
+        table[
+            [
+                "article",
+                "title",
+                "outlet",
+                "original_publisher",
+                "author",
+                "published_year",
+                "events",
+                "inferred",
+                "notes",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "original_publisher": "first published (as stated)",
+            "published_year": "year",
+            "inferred": st.column_config.NumberColumn("inferred", help="rows whose date or place is implied"),
+        },
+    )
+    total_inferred = int(events["date_inferred"].sum())
+    cols = st.columns(4)
+    cols[0].metric("Events", len(events))
+    cols[1].metric("Inferred dates or places", total_inferred)
+    cols[2].metric("Undated", int(events["date_start"].fillna("").eq("").sum()))
+    cols[3].metric("Figures", int(pd.notna(events["value"]).sum()))
+    components.load_report(ctx.dataset)
+    st.subheader("Data notes")
+    if NOTES.exists():
+        st.markdown(NOTES.read_text(encoding="utf-8"))
+    st.caption(
+        "Reference geography: Natural Earth 1:50m country shapes (public domain) via world-atlas; "
+        "city coordinates from GeoNames (CC BY 4.0). See geodata/README.md."
+    )

@@ -1,0 +1,37 @@
+"""Timeline page: events per year by category, and the stated figures over time."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.charts import figures_chart, figures_table, timeline_chart
+from dashboard.formatting import escape_markdown as esc
+from dashboard.ui.context import PageContext
+
+
+def render(ctx: PageContext) -> None:
+    st.title("Timeline")
+    st.caption(esc(ctx.caption()))
+    rows = ctx.rows
+    if rows.empty:
+        st.info("No events match these filters. Widen the years or clear a filter.")
+        return
+    undated = int(rows["year_start"].isna().sum())
+    st.altair_chart(timeline_chart(rows), width="stretch")
+    if undated:
+        st.caption(f"{undated} events are undated in the text and are not on this chart.")
+    inferred = int(rows["date_inferred"].sum())
+    if inferred:
+        st.caption(f"{inferred} of these dates are inferred from context, not stated (see Data).")
+    st.subheader("Stated figures")
+    table = figures_table(rows)
+    if table.empty:
+        st.info("None of the filtered events states a figure. Try the category filter: trade, investment.")
+        return
+    st.altair_chart(figures_chart(rows), width="stretch")
+    st.dataframe(
+        table[["year", "series", "label", "title", "event_id"]],
+        hide_index=True,
+        width="stretch",
+        column_config={"label": "figure", "event_id": "event id"},
+    )

@@ -1,0 +1,137 @@
+"""One AppTest per page: the app runs server-side without a browser, with URL state and selections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.dataset import ENV_EVENTS
+from tests.conftest import row, table_bytes
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+PAGES = "dashboard/ui/pages"
+
+
+def run(params: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(f"{PAGES}/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def deck_layers(at: AppTest) -> list[str]:
+    (chart,) = at.get("deck_gl_json_chart")
+    return [layer["id"] for layer in json.loads(chart.proto.json)["layers"]]
+
+
+def test_map_page_draws_markers_on_the_country_basemap():
+    at = run()
+    assert deck_layers(at) == ["sea", "countries", "russia", "places", "place-labels"]
+    assert "events." in at.caption[0].value
+    assert not at.warning
+
+
+@pytest.mark.parametrize(
+    ("params", "layers"),
+    [
+        ({"view": "partnerships"}, ["sea", "countries", "russia", "choropleth"]),
+        ({"view": "partnerships", "members": "ASEAN"}, ["sea", "countries", "russia", "choropleth"]),
+        ({"view": "flows"}, ["sea", "countries", "russia", "tie-arcs", "trade-arcs"]),
+    ],
+)
+def test_map_modes_from_the_url(params, layers):
+    at = run(params)
+    assert deck_layers(at) == layers
+    assert at.query_params["view"] == params["view"]
+
+
+def test_url_state_restores_filters_and_reports_bad_values():
+    at = run({"country": "PRK,XXX", "category": "summit,meeting"})
+    assert at.multiselect(key="w_country").value == ["PRK"]
+    assert at.multiselect(key="w_category").value == ["summit", "meeting"]
+    assert any("'XXX' is not a known country code" in w.value for w in at.warning)
+    assert at.query_params["country"] == "PRK"
+
+
+def test_changing_a_widget_updates_the_url():
+    at = run()
+    at.multiselect(key="w_category").set_value(["trade"]).run()
+    assert at.query_params["category"] == "trade"
+
+
+def test_selecting_a_marker_opens_its_detail_panel():
+    at = run()
+    at.session_state["map-summits"] = {
+        "selection": {
+            "indices": {"places": [0]},
+            "objects": {
+                "places": [{"place": "Vladivostok", "event_ids": "2019-04-25-vladivostok-putin-kim-summit"}]
+            },
+        }
+    }
+    at.run()
+    assert any(h.value.startswith("Vladivostok") for h in at.subheader)
+
+
+def test_selecting_a_country_offers_it_as_the_filter():
+    at = run({"view": "partnerships"})
+    at.session_state["map-partnerships"] = {
+        "selection": {
+            "indices": {"choropleth": [0]},
+            "objects": {"choropleth": [{"properties": {"iso3": "SGP"}}]},
+        }
+    }
+    at.run()
+    button = next(b for b in at.button if b.label == "Filter to Singapore")
+    button.click().run()
+    assert at.query_params["country"] == "SGP"
+
+
+def test_timeline_page():
+    at = run(page="timeline")
+    assert at.title[0].value == "Timeline"
+    assert len(at.get("vega_lite_chart")) == 2
+
+
+def test_data_page_offers_both_downloads_of_the_filtered_rows():
+    at = run({"country": "SGP"}, page="data")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download CSV", "Download GeoJSON"]
+    (table,) = [d for d in at.dataframe if "evidence" in d.value.columns]
+    assert len(table.value) > 0
+    assert "Singapore" in at.markdown[0].value
+    assert any("How to cite" in h.value for h in at.subheader)
+
+
+def test_sources_page_lists_the_four_articles():
+    at = run(page="sources")
+    (table,) = at.dataframe
+    assert table.value["article"].tolist() == [1, 2, 3, 4]
+
+
+def test_empty_result_gets_a_friendly_message():
+    at = run({"q": "no such text anywhere"})
+    assert any("No events match" in i.value for i in at.info)
+
+
+def test_a_bad_table_from_the_environment_loads_its_valid_rows(tmp_path, monkeypatch):
+    bad = tmp_path / "mine.csv"
+    bad.write_bytes(
+        table_bytes(
+            [
+                row(event_id="ok-row", country_iso3="SGP", lat="1.29", lon="103.85"),
+                row(event_id="bad-row", lat="95"),
+            ]
+        )
+    )
+    monkeypatch.setenv(ENV_EVENTS, str(bad))
+    at = run()
+    assert any("loaded 1 of 2 rows; skipped 1" in w.value for w in at.warning)
+    assert at.expander[0].label.startswith("Problems in mine.csv")

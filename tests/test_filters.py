@@ -1,0 +1,236 @@
+"""FilterState: URL parsing (untrusted), round trip, applying to rows, and the caption sentence."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashboard.filters import PARAMS, FilterState, Vocabulary
+from tests.conftest import enriched, row
+
+VOCAB = Vocabulary(
+    organisations=frozenset({"ASEAN", "BRICS", "ADMM-Plus"}),
+    countries=frozenset({"RUS", "SGP", "PRK", "ZAF"}),
+    articles=frozenset({1, 2, 3, 4}),
+    event_ids=frozenset({"a", "b"}),
+    member_orgs=frozenset({"ASEAN", "BRICS"}),
+    year_min=1996,
+    year_max=2019,
+)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, FilterState()),
+        ({"view": "flows"}, FilterState(view="flows")),
+        ({"years": "2010-2019"}, FilterState(years=(2010, 2019))),
+        ({"years": "2018"}, FilterState(years=(2018, 2018))),
+        ({"years": "2019-2010"}, FilterState(years=(2010, 2019))),
+        ({"years": "1900-2100"}, FilterState(years=(1996, 2019))),
+        ({"category": "summit,meeting"}, FilterState(categories=("summit", "meeting"))),
+        ({"category": "meeting,summit"}, FilterState(categories=("summit", "meeting"))),
+        ({"category": ["summit", "meeting"]}, FilterState(categories=("summit", "meeting"))),
+        ({"org": "asean,EAS"}, FilterState(orgs=("ASEAN",))),
+        ({"org": "admm-plus"}, FilterState(orgs=("ADMM-Plus",))),
+        ({"country": "sgp,PRK"}, FilterState(countries=("SGP", "PRK"))),
+        ({"article": "4,1"}, FilterState(articles=(1, 4))),
+        ({"q": "  Vladivostok "}, FilterState(q="Vladivostok")),
+        ({"event": "a"}, FilterState(event="a")),
+        ({"members": "brics"}, FilterState(members="BRICS")),
+    ],
+)
+def test_from_query_params(params, expected):
+    state, _ = FilterState.from_query_params(params, VOCAB)
+    assert state == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "notice"),
+    [
+        ({"view": "globe"}, "view: 'globe' is not one of"),
+        ({"years": "recent"}, "years: 'recent' is not a year"),
+        ({"years": "1800-1850"}, "lies outside the data"),
+        ({"category": "summit,party"}, "category: 'party' is not a known category"),
+        ({"org": "NATO"}, "org: 'NATO' is not a known organisation"),
+        ({"country": "XXX"}, "country: 'XXX' is not a known country code"),
+        ({"article": "7"}, "article: '7' is not a known article"),
+        ({"event": "nope"}, "event: 'nope' is not a known event id"),
+        ({"members": "UN"}, "members: 'UN' has no member list"),
+        ({"q": "x" * 500}, "q: search text cut to 200 characters"),
+    ],
+)
+def test_invalid_values_are_ignored_with_a_notice_naming_them(params, notice):
+    state, notices = FilterState.from_query_params(params, VOCAB)
+    assert any(notice in n for n in notices), notices
+    key = next(iter(params))
+    if key != "q":
+        assert state.to_query_params().get(key) in (None, "summit"), state
+
+
+def test_valid_values_survive_beside_invalid_ones():
+    state, notices = FilterState.from_query_params({"country": "SGP,XXX,PRK"}, VOCAB)
+    assert state.countries == ("SGP", "PRK")
+    assert len(notices) == 1
+
+
+def test_to_query_params_leaves_defaults_out():
+    assert FilterState().to_query_params() == {}
+    state = FilterState(
+        view="partnerships",
+        years=(2010, 2019),
+        categories=("summit", "meeting"),
+        orgs=("ASEAN",),
+        countries=("SGP", "PRK"),
+        articles=(1, 4),
+        q="a b",
+        members="ASEAN",
+    )
+    assert state.to_query_params() == {
+        "view": "partnerships",
+        "years": "2010-2019",
+        "category": "summit,meeting",
+        "org": "ASEAN",
+        "country": "SGP,PRK",
+        "article": "1,4",
+        "q": "a b",
+        "members": "ASEAN",
+    }
+
+
+text = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+param_maps = st.dictionaries(
+    st.sampled_from([*PARAMS, "other"]),
+    st.one_of(text, st.lists(text, max_size=3)),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(param_maps)
+def test_any_parameter_map_parses_without_raising_and_round_trips(params):
+    state, notices = FilterState.from_query_params(params, VOCAB)
+    assert isinstance(notices, tuple)
+    again, more = FilterState.from_query_params(state.to_query_params(), VOCAB)
+    assert again == state
+    assert more == ()
+
+
+valid_states = st.builds(
+    FilterState,
+    view=st.sampled_from(["summits", "partnerships", "flows"]),
+    years=st.one_of(
+        st.none(), st.tuples(st.integers(1996, 2019), st.integers(1996, 2019)).map(lambda t: tuple(sorted(t)))
+    ),
+    categories=st.lists(st.sampled_from(["summit", "meeting", "trade"]), unique=True).map(
+        lambda cs: tuple(c for c in ("summit", "meeting", "trade") if c in cs)
+    ),
+    orgs=st.lists(st.sampled_from(sorted(VOCAB.organisations)), unique=True).map(tuple),
+    countries=st.lists(st.sampled_from(sorted(VOCAB.countries)), unique=True).map(tuple),
+    articles=st.lists(st.sampled_from([1, 2, 3, 4]), unique=True).map(lambda a: tuple(sorted(a))),
+    q=st.text(alphabet="abc xyz,é–“", max_size=20).map(lambda s: s.strip()),
+    event=st.sampled_from(["", "a", "b"]),
+    members=st.sampled_from(["", "ASEAN", "BRICS"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_states)
+def test_valid_states_round_trip_exactly(state):
+    parsed, notices = FilterState.from_query_params(state.to_query_params(), VOCAB)
+    assert parsed == state and notices == ()
+
+
+@pytest.fixture
+def frame(tiny_ref):
+    return enriched(
+        [
+            row(event_id="sgp", date_start="2018-11-13", date_end="2018-11-15"),
+            row(
+                event_id="prk",
+                title="Talks in Pyongyang",
+                place="Pyongyang",
+                country_iso3="PRK",
+                lat="39.03",
+                lon="125.75",
+                participants="PRK;RUS",
+                organisations="",
+                date_start="2003",
+                date_end="2008",
+                category="meeting",
+                article="4",
+                evidence="talks",
+            ),
+            row(
+                event_id="zaf",
+                title="BRICS summit",
+                place="Johannesburg",
+                country_iso3="ZAF",
+                lat="-26.2",
+                lon="28.04",
+                participants="RUS",
+                organisations="BRICS",
+                date_start="2018-07",
+                date_end="",
+                summary="Initiative on Africa",
+                article="3",
+            ),
+            row(
+                event_id="undated",
+                date_start="",
+                date_end="",
+                place="",
+                lat="",
+                lon="",
+                article="4",
+                category="project",
+                organisations="",
+            ),
+        ],
+        tiny_ref,
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "ids"),
+    [
+        (FilterState(), ["sgp", "prk", "zaf", "undated"]),
+        (FilterState(years=(2005, 2005)), ["prk"]),
+        (FilterState(years=(2018, 2019)), ["sgp", "zaf"]),
+        (FilterState(categories=("meeting",)), ["prk"]),
+        (FilterState(orgs=("BRICS",)), ["zaf"]),
+        (FilterState(orgs=("ASEAN", "BRICS")), ["sgp", "zaf"]),
+        (FilterState(countries=("PRK",)), ["prk"]),
+        (FilterState(countries=("RUS",)), ["sgp", "prk", "zaf", "undated"]),
+        (FilterState(countries=("ZAF",)), ["zaf"]),
+        (FilterState(articles=(3, 4)), ["prk", "zaf", "undated"]),
+        (FilterState(q="AFRICA"), ["zaf"]),
+        (FilterState(q="pyongyang"), ["prk"]),
+        (FilterState(q="nothing matches"), []),
+    ],
+)
+def test_apply(frame, state, ids):
+    before = frame.copy()
+    assert list(state.apply(frame)["event_id"]) == ids
+    pd.testing.assert_frame_equal(frame, before)
+
+
+@pytest.mark.parametrize(
+    ("state", "sentence"),
+    [
+        (FilterState(), "All events."),
+        (FilterState(categories=("summit", "meeting")), "Summit and meeting events."),
+        (
+            FilterState(years=(2018, 2018), countries=("SGP", "PRK")),
+            "All events in 2018 involving Singapore or North Korea.",
+        ),
+        (
+            FilterState(years=(2010, 2019), orgs=("ASEAN",), articles=(1,), q="trade"),
+            "All events from 2010 to 2019 linked to ASEAN from article 1 mentioning “trade”.",
+        ),
+    ],
+)
+def test_describe(state, sentence):
+    assert state.describe({"SGP": "Singapore", "PRK": "North Korea"}) == sentence

@@ -1,0 +1,170 @@
+"""Layers: tables behind them, fixed layer ids, and whole decks against golden JSON files.
+
+Set UPDATE_GOLDEN=1 to rewrite the golden files after an intended change, then review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from dashboard.layers import (
+    build_deck,
+    count_bin,
+    country_counts,
+    flow_table,
+    place_table,
+)
+from tests.conftest import enriched, row
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def frame(tiny_ref):
+    return enriched(
+        [
+            row(event_id="s1"),
+            row(event_id="s2", category="meeting", participants="RUS;SGP", organisations=""),
+            row(
+                event_id="t1",
+                category="trade",
+                value="1900000000",
+                unit="USD",
+                date_start="2007",
+                date_end="",
+                participants="RUS;SGP",
+                organisations="",
+                place="",
+                lat="",
+                lon="",
+            ),
+            row(
+                event_id="t2",
+                category="trade",
+                value="7400000000",
+                unit="USD",
+                date_start="2017",
+                date_end="",
+                participants="RUS;SGP",
+                organisations="",
+                place="",
+                lat="",
+                lon="",
+            ),
+            row(
+                event_id="a1",
+                category="trade",
+                value="35",
+                unit="percent",
+                date_start="2017",
+                date_end="",
+                participants="RUS",
+                organisations="ASEAN",
+                place="",
+                lat="",
+                lon="",
+            ),
+            row(
+                event_id="p1",
+                title="Talks",
+                category="meeting",
+                place="Pyongyang",
+                country_iso3="PRK",
+                lat="39.03",
+                lon="125.75",
+                participants="PRK;RUS",
+                organisations="",
+                date_start="2019-04-25",
+                date_end="",
+                date_inferred="true",
+                inference_note="year from context",
+            ),
+        ],
+        tiny_ref,
+    )
+
+
+def test_place_table_counts_and_dominant_category(frame):
+    table = place_table(frame)
+    assert table[["place", "count", "category"]].values.tolist() == [
+        ["Singapore", 2, "summit"],
+        ["Pyongyang", 1, "meeting"],
+    ]
+    assert "2019-04-25 (date inferred): Talks" in table.iloc[1]["tooltip"]
+
+
+def test_country_counts_leave_russia_out(frame):
+    assert country_counts(frame).to_dict() == {"PRK": 1, "SGP": 5}
+
+
+def test_flow_table_sends_organisation_figures_to_the_seat_whole(frame, tiny_ref):
+    flows = flow_table(frame, tiny_ref).set_index(["kind", "target"])
+    assert flows.loc[("figure", "ASEAN"), "aggregate"]
+    assert "organisation-level aggregate" in flows.loc[("figure", "ASEAN"), "tooltip"]
+    assert (flows.loc[("figure", "ASEAN"), ["target_lon", "target_lat"]].tolist()) == [103.85, 1.29]
+    assert flows.loc[("figure", "SGP"), "usd"] == 7.4e9  # the latest USD figure sets the width
+    assert flows.loc[("figure", "SGP"), "count"] == 2
+    assert flows.loc[("tie", "PRK"), "count"] == 1
+    assert not flows.index.get_level_values("target").isin(["RUS", "REC"]).any()
+
+
+@pytest.mark.parametrize(("count", "index"), [(1, 0), (2, 1), (3, 1), (4, 2), (15, 3), (16, 4), (500, 4)])
+def test_count_bins(count, index):
+    assert count_bin(count) == index
+
+
+@pytest.mark.parametrize(
+    ("view", "members", "ids"),
+    [
+        ("summits", "", ["sea", "countries", "russia", "places", "place-labels"]),
+        ("partnerships", "", ["sea", "countries", "russia", "choropleth"]),
+        ("partnerships", "BRICS", ["sea", "countries", "russia", "choropleth"]),
+        ("flows", "", ["sea", "countries", "russia", "tie-arcs", "trade-arcs"]),
+    ],
+)
+def test_deck_matches_golden_json(frame, tiny_ref, view, members, ids):
+    deck, legend = build_deck(view, frame, tiny_ref, members=members)
+    spec = json.loads(deck.to_json())
+    assert [layer["id"] for layer in spec["layers"]] == ids
+    assert legend
+    assert "mapProvider" not in spec or spec["mapProvider"] in (None, "")
+    golden = GOLDEN / f"deck-{view}{'-' + members if members else ''}.json"
+    text = json.dumps(spec, indent=1, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") or not golden.exists():
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_deck_json_is_compact_and_has_no_nan(frame, tiny_ref):
+    deck, _ = build_deck("summits", frame, tiny_ref)
+    raw = deck.to_json()
+    assert "\n" not in raw and ": " not in raw.split('"tooltip"')[0][:200]
+    assert "NaN" not in raw
+
+
+def test_deck_for_empty_rows_still_draws_the_basemap(frame, tiny_ref):
+    for view in ("summits", "partnerships", "flows"):
+        deck, _ = build_deck(view, frame.iloc[0:0], tiny_ref)
+        spec = json.loads(deck.to_json())
+        assert spec["layers"][1]["id"] == "countries"
+
+
+def test_tooltips_are_text_not_html(frame, tiny_ref):
+    deck, _ = build_deck("summits", frame, tiny_ref)
+    assert deck._tooltip == {"text": "{tooltip}"}
+
+
+def test_unknown_view_is_named(frame, tiny_ref):
+    with pytest.raises(ValueError, match="'globe'"):
+        build_deck("globe", frame, tiny_ref)
+
+
+def test_online_tiles_drop_the_sea(frame, tiny_ref):
+    deck, _ = build_deck("summits", frame, tiny_ref, tiles=True)
+    spec = json.loads(deck.to_json())
+    assert spec["layers"][0]["id"] == "countries"
+    assert spec["mapProvider"] == "carto"
