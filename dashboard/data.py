@@ -262,6 +262,12 @@ def validate_events(
     report((frame["value"] != "") & (frame["unit"] == ""), "unit", "a value needs its unit")
 
     codes = frame["country_iso3"]
+    org_only = (frame["organisations"] != "") & (frame["place"].str.strip() == "") & (frame["lat"] == "")
+    report(
+        (codes == "") & ~org_only,
+        "country_iso3",
+        "required value is empty (only a row naming organisations and no place may leave it empty)",
+    )
     report(
         (codes != "") & ~codes.isin(reference.iso3_codes),
         "country_iso3",

@@ -35,12 +35,12 @@ NUMERIC_COLUMNS: frozenset[str] = frozenset({"lat", "lon", "value"})
 INTEGER_COLUMNS: frozenset[str] = frozenset({"article"})
 BOOLEAN_COLUMNS: frozenset[str] = frozenset({"date_inferred"})
 
-#: Columns that must not be empty.
+#: Columns that must not be empty. `country_iso3` is required too, except on a row that concerns
+#: only organisations and names no place (the APEC Bogor Goals have no country to file under).
 REQUIRED_VALUES: tuple[str, ...] = (
     "event_id",
     "title",
     "category",
-    "country_iso3",
     "article",
     "evidence",
 )

@@ -151,3 +151,16 @@ def test_input_rows_are_not_mutated(tiny_ref):
     before = [dict(r) for r in rows]
     load_rows(rows, tiny_ref)
     assert rows == before
+
+
+@pytest.mark.parametrize(
+    ("change", "ok"),
+    [
+        ({"country_iso3": "", "place": "", "lat": "", "lon": "", "organisations": "ASEAN"}, True),
+        ({"country_iso3": "", "place": "", "lat": "", "lon": "", "organisations": ""}, False),
+        ({"country_iso3": "", "organisations": "ASEAN"}, False),  # a place needs its country
+    ],
+)
+def test_country_may_be_empty_only_for_organisation_rows_without_place(tiny_ref, change, ok):
+    result = load_rows([row(**change)], tiny_ref)
+    assert result.ok is ok, [str(p) for p in result.problems]
