@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import altair as alt
 import pandas as pd
 
@@ -44,14 +46,16 @@ def timeline_chart(events: pd.DataFrame) -> alt.Chart:
     )
 
 
-def figures_table(events: pd.DataFrame) -> pd.DataFrame:
-    """Rows that state a figure, with a readable series name and value."""
+def figures_table(events: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Rows that state a figure, with a readable series name (partner names from `names`)."""
     figures = events.dropna(subset=["value"])
     figures = figures[figures["year_start"].notna()]
     if figures.empty:
         return pd.DataFrame(columns=["year", "series", "value", "unit", "label", "title", "event_id"])
     who = figures["organisations"].where(figures["partners"] == "", figures["partners"])
-    who = who.where(who != "", figures["country_iso3"]).str.replace(";", "+")
+    who = who.where(who != "", figures["country_iso3"])
+    names = names or {}
+    who = who.map(lambda cell: "+".join(names.get(code, code) for code in cell.split(";")))
     table = pd.DataFrame(
         {
             "year": figures["year_start"].astype(int),
@@ -66,9 +70,9 @@ def figures_table(events: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["unit", "series", "year"]).reset_index(drop=True)
 
 
-def figures_chart(events: pd.DataFrame) -> alt.FacetChart | alt.Chart:
+def figures_chart(events: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.FacetChart:
     """Stated figures over time, one panel per unit so USD and percent never share an axis."""
-    table = figures_table(events)
+    table = figures_table(events, names)
     base = alt.Chart(table).encode(
         x=alt.X("year:O", title="Year the figure refers to"),
         y=alt.Y("value:Q", title="Value"),

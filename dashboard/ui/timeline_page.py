@@ -24,11 +24,12 @@ def render(ctx: PageContext) -> None:
     if inferred:
         st.caption(f"{inferred} of these dates are inferred from context, not stated (see Data).")
     st.subheader("Stated figures")
-    table = figures_table(rows)
+    names = ctx.dataset.reference.country_names
+    table = figures_table(rows, names)
     if table.empty:
         st.info("None of the filtered events states a figure. Try the category filter: trade, investment.")
         return
-    st.altair_chart(figures_chart(rows), width="stretch")
+    st.altair_chart(figures_chart(rows, names), width="stretch")
     st.dataframe(
         table[["year", "series", "label", "title", "event_id"]],
         hide_index=True,

@@ -1,0 +1,62 @@
+"""Charts: the tables behind the Altair specs, and specs that compile."""
+
+from __future__ import annotations
+
+from dashboard.charts import events_per_year, figures_chart, figures_table, timeline_chart
+from tests.conftest import enriched, row
+
+
+def frame(ref):
+    return enriched(
+        [
+            row(event_id="a"),
+            row(event_id="b", category="meeting"),
+            row(event_id="c", date_start="", date_end=""),
+            row(
+                event_id="t1",
+                category="trade",
+                value="1900000000",
+                unit="USD",
+                date_start="2007",
+                date_end="",
+                participants="RUS;SGP",
+                organisations="",
+            ),
+            row(
+                event_id="t2",
+                category="trade",
+                value="35",
+                unit="percent",
+                date_start="2017",
+                date_end="",
+                participants="RUS",
+                organisations="ASEAN",
+            ),
+        ],
+        ref,
+    )
+
+
+def test_events_per_year_skips_undated(tiny_ref):
+    table = events_per_year(frame(tiny_ref))
+    assert table.values.tolist() == [
+        [2007, "trade", 1],
+        [2017, "trade", 1],
+        [2018, "meeting", 1],
+        [2018, "summit", 1],
+    ]
+
+
+def test_figures_table_names_series_and_keeps_units_apart(tiny_ref):
+    table = figures_table(frame(tiny_ref), tiny_ref.country_names)
+    assert table[["year", "series", "label"]].values.tolist() == [
+        [2007, "Russia–Singapore trade (USD)", "USD 1.9 billion"],
+        [2017, "Russia–ASEAN trade (percent)", "35 percent"],
+    ]
+
+
+def test_specs_compile(tiny_ref):
+    f = frame(tiny_ref)
+    assert timeline_chart(f).to_dict()["mark"]["type"] == "bar"
+    assert "facet" in figures_chart(f).to_dict()
+    assert timeline_chart(f.iloc[0:0]).to_dict()
