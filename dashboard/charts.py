@@ -34,11 +34,17 @@ def events_per_year(events: pd.DataFrame) -> pd.DataFrame:
 def timeline_chart(events: pd.DataFrame) -> alt.Chart:
     """Stacked bars: events per year, coloured by category."""
     table = events_per_year(events)
+    # A true time axis: 1904 and 2018 are far apart, and an ordinal axis would hide that.
     return (
         alt.Chart(table, title="Events per year, by category")
-        .mark_bar()
+        .mark_bar(size=7)
         .encode(
-            x=alt.X("year:O", title="Year (start of event)", axis=alt.Axis(labelAngle=-45)),
+            x=alt.X(
+                "year:Q",
+                title="Year (start of event)",
+                axis=alt.Axis(format="d"),
+                scale=alt.Scale(zero=False, nice=False, padding=8),
+            ),
             y=alt.Y("sum(events):Q", title="Events"),
             color=alt.Color("category:N", scale=category_scale(), title="Category"),
             tooltip=[alt.Tooltip("year:O"), alt.Tooltip("category:N"), alt.Tooltip("events:Q")],
@@ -56,10 +62,13 @@ def figures_table(events: pd.DataFrame, names: Mapping[str, str] | None = None) 
     who = who.where(who != "", figures["country_iso3"])
     names = names or {}
     who = who.map(lambda cell: "+".join(names.get(code, code) for code in cell.split(";")))
+    # Trade and investment figures form series by partner; any other figure is its own series.
+    flows = figures["category"].isin(["trade", "investment"])
+    series = ("Russia–" + who + " " + figures["category"]).where(flows, figures["title"])
     table = pd.DataFrame(
         {
             "year": figures["year_start"].astype(int),
-            "series": "Russia–" + who + " " + figures["category"] + " (" + figures["unit"] + ")",
+            "series": series + " (" + figures["unit"] + ")",
             "value": figures["value"].astype(float),
             "unit": figures["unit"],
             "label": [format_value(v, u) for v, u in zip(figures["value"], figures["unit"], strict=True)],
@@ -75,7 +84,7 @@ def figures_chart(events: pd.DataFrame, names: Mapping[str, str] | None = None) 
     table = figures_table(events, names)
     base = alt.Chart(table).encode(
         x=alt.X("year:O", title="Year the figure refers to"),
-        y=alt.Y("value:Q", title="Value"),
+        y=alt.Y("value:Q", title="Value", axis=alt.Axis(format="~s")),
         color=alt.Color("series:N", title="Series"),
         tooltip=["series:N", "year:O", "label:N", "title:N"],
     )

@@ -155,7 +155,8 @@ def test_deck_for_empty_rows_still_draws_the_basemap(frame, tiny_ref):
 
 def test_tooltips_are_text_not_html(frame, tiny_ref):
     deck, _ = build_deck("summits", frame, tiny_ref)
-    assert deck._tooltip == {"text": "{tooltip}"}
+    assert deck._tooltip["text"] == "{tooltip}"
+    assert "html" not in deck._tooltip
 
 
 def test_unknown_view_is_named(frame, tiny_ref):

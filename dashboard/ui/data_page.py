@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard.export import to_csv_bytes, to_geojson_bytes
 from dashboard.formatting import escape_markdown as esc
+from dashboard.formatting import format_value
 from dashboard.ui import components
 from dashboard.ui.context import PageContext
 from dashboard.ui.state import commit
@@ -54,7 +55,9 @@ def render(ctx: PageContext) -> None:
         width="stretch",
         on_click="ignore",
     )
-    table = rows[SHOWN_COLUMNS].sort_values(["date_start", "event_id"], na_position="last")
+    # The table shows figures as people read them; the downloads keep value and unit apart.
+    shown = rows.assign(figure=[format_value(v, u) for v, u in zip(rows["value"], rows["unit"], strict=True)])
+    table = shown[SHOWN_COLUMNS].sort_values(["date_start", "event_id"], na_position="last")
     picked = st.dataframe(
         table,
         hide_index=True,
@@ -71,7 +74,7 @@ def render(ctx: PageContext) -> None:
             "title": st.column_config.TextColumn("title", width="medium"),
             "country_name": st.column_config.TextColumn("country"),
             "participants": st.column_config.TextColumn("participants", help="ISO3 codes of states"),
-            "value": st.column_config.NumberColumn("value", format="localized"),
+            "figure": st.column_config.TextColumn("figure", help="value and unit as stated"),
             "date_inferred": st.column_config.CheckboxColumn(
                 "inferred", help="date or place implied, not stated"
             ),

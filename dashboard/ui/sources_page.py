@@ -7,10 +7,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard.formatting import escape_markdown as esc
 from dashboard.ui import components
 from dashboard.ui.context import PageContext
 
 NOTES = Path(__file__).resolve().parents[2] / "docs" / "data-notes.md"
+
+
+def demote_headings(markdown: str) -> str:
+    """Fit a standalone document under this page's subheader: drop its title, shift headings."""
+    lines = markdown.splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join("##" + line if line.startswith("#") else line for line in lines)
 
 
 def render(ctx: PageContext) -> None:
@@ -32,17 +41,22 @@ def render(ctx: PageContext) -> None:
                 "published_year",
                 "events",
                 "inferred",
-                "notes",
             ]
         ],
         hide_index=True,
         width="stretch",
         column_config={
+            "article": st.column_config.NumberColumn("article", width="small"),
+            "title": st.column_config.TextColumn("title", width="large"),
             "original_publisher": "first published (as stated)",
             "published_year": "year",
             "inferred": st.column_config.NumberColumn("inferred", help="rows whose date or place is implied"),
         },
     )
+    for s in sources.itertuples():
+        if s.notes:
+            with st.expander(f"Article {s.article}: notes on the source"):
+                st.markdown(esc(s.notes))
     total_inferred = int(events["date_inferred"].sum())
     cols = st.columns(4)
     cols[0].metric("Events", len(events))
@@ -52,7 +66,7 @@ def render(ctx: PageContext) -> None:
     components.load_report(ctx.dataset)
     st.subheader("Data notes")
     if NOTES.exists():
-        st.markdown(NOTES.read_text(encoding="utf-8"))
+        st.markdown(demote_headings(NOTES.read_text(encoding="utf-8")))
     st.caption(
         "Reference geography: Natural Earth 1:50m country shapes (public domain) via world-atlas; "
         "city coordinates from GeoNames (CC BY 4.0). See geodata/README.md."
