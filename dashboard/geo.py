@@ -173,19 +173,27 @@ def enrich(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     has_point = out["lat"].notna() & out["lon"].notna()
     point_iso3 = pd.Series("", index=out.index, dtype=object)
     if has_point.any():
+        # Join the distinct points only: a million events sit at a few thousand places.
+        xy = pd.DataFrame({"lon": out.loc[has_point, "lon"], "lat": out.loc[has_point, "lat"]})
+        distinct = xy.drop_duplicates().reset_index(drop=True)
         pts = gpd.GeoDataFrame(
-            {"row": out.index[has_point]},
-            geometry=gpd.points_from_xy(out.loc[has_point, "lon"], out.loc[has_point, "lat"]),
+            {"point": distinct.index},
+            geometry=gpd.points_from_xy(distinct["lon"], distinct["lat"]),
             crs=4326,
         )
         joined = gpd.sjoin(pts, reference.countries[["iso3", "geometry"]], how="left")
-        joined = joined.drop_duplicates("row").set_index("row")
-        point_iso3.loc[joined.index] = joined["iso3"].fillna("").to_numpy()
+        joined = joined.drop_duplicates("point").set_index("point")
+        distinct["iso3"] = joined["iso3"].reindex(distinct.index).fillna("").to_numpy()
+        found = xy.merge(distinct, on=["lon", "lat"], how="left")["iso3"].to_numpy()
+        point_iso3.loc[has_point.to_numpy()] = found
     out["point_iso3"] = point_iso3.astype(str)
-    out["partners"] = [
-        LIST_SEPARATOR.join(p for p in split_list(cell) if p != RUSSIA_ISO3)
-        for cell in out["participants"].fillna("")
-    ]
+    # Distinct participant lists are few: split each once.
+    participants = out["participants"].fillna("")
+    partners = {
+        cell: LIST_SEPARATOR.join(p for p in split_list(cell) if p != RUSSIA_ISO3)
+        for cell in participants.unique()
+    }
+    out["partners"] = [partners[cell] for cell in participants]
     return out
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
@@ -50,6 +51,13 @@ COUNT_COLOURS: tuple[tuple[int, int, int], ...] = (
 )
 MEMBER_COLOUR = (49, 130, 189)
 MAX_TOOLTIP_LINES = 8
+#: Place names drawn on the map, busiest first; every place keeps its marker and tooltip.
+MAX_LABELS = 60
+#: deck.gl renders `text` with innerText: data never becomes HTML. The style keeps it readable.
+TOOLTIP = {
+    "text": "{tooltip}",
+    "style": {"maxWidth": "360px", "fontSize": "12px", "lineHeight": "1.35", "whiteSpace": "pre-wrap"},
+}
 INITIAL_VIEW = {"longitude": 75.0, "latitude": 18.0, "zoom": 1.25, "min_zoom": 0.5, "max_zoom": 9}
 
 
@@ -73,45 +81,90 @@ class LegendItem:
 
 
 def place_table(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per mapped place: its events, their count and the dominant category."""
-    located = events.dropna(subset=["lat", "lon"])
-    located = located[located["place"].fillna("") != ""]
-    columns = ["place", "country_name", "lat", "lon", "count", "category", "event_ids", "tooltip"]
+    """One row per mapped place: its count of events, the dominant category and a tooltip.
+
+    Vectorised: the cost grows with the number of events only through group-bys, and the
+    tooltip is built from at most MAX_TOOLTIP_LINES events per place, so a place holding
+    100,000 events costs no more text than one holding nine.
+    """
+    columns = ["place", "country_name", "lat", "lon", "count", "category", "tooltip"]
+    located = events[events["lat"].notna() & events["lon"].notna() & (events["place"].fillna("") != "")]
     if located.empty:
         return pd.DataFrame(columns=columns)
-    rows = []
-    order = {c: i for i, c in enumerate(CATEGORIES)}
-    for (place, lat, lon), group in located.groupby(["place", "lat", "lon"], sort=True):
-        counts = group["category"].value_counts()
-        # Ties go to the category listed first in the vocabulary (summits before context).
-        top = min(counts[counts == counts.max()].index, key=lambda c: order.get(c, 99))
-        group = group.sort_values(["date_start", "event_id"])
-        rows.append(
-            {
-                "place": place,
-                "country_name": group["country_name"].iloc[0],
-                "lat": float(lat),
-                "lon": float(lon),
-                "count": len(group),
-                "category": top,
-                "event_ids": ";".join(group["event_id"]),
-                "tooltip": _tooltip(
-                    f"{place}, {group['country_name'].iloc[0]}: {_plural(len(group), 'event')}",
-                    [_event_line(r) for r in group.itertuples()],
-                ),
-            }
+    keys = ["place", "lat", "lon"]
+    # Events in tooltip order (date, then id); a stable sort keeps that order inside each group.
+    ordered = located.sort_values(["date_start", "event_id"], kind="stable")
+    grouped = ordered.groupby(keys, sort=True)
+    places = grouped.agg(count=("event_id", "size"), country_name=("country_name", "first"))
+    # Dominant category; ties go to the category listed first in the vocabulary.
+    rank = {c: i for i, c in enumerate(CATEGORIES)}
+    per_cat = located.groupby([*keys, "category"], sort=False).size().rename("n").reset_index()
+    per_cat["rank"] = per_cat["category"].map(rank).fillna(99)
+    per_cat = per_cat.sort_values(["n", "rank"], ascending=[False, True], kind="stable")
+    top = per_cat.drop_duplicates(keys).set_index(keys)["category"]
+    places["category"] = top.reindex(places.index).to_numpy()
+    head = grouped.head(MAX_TOOLTIP_LINES)
+    lines: dict[tuple, list[str]] = {}
+    for key, line in zip(zip(*(head[k] for k in keys), strict=True), _event_lines(head), strict=True):
+        lines.setdefault(key, []).append(line)
+    places = places.reset_index()
+    places["tooltip"] = [
+        _tooltip(f"{p}, {name}: {_plural(n, 'event')}", lines[(p, la, lo)], n)
+        for p, la, lo, name, n in zip(
+            places["place"],
+            places["lat"],
+            places["lon"],
+            places["country_name"],
+            places["count"],
+            strict=True,
         )
-    return pd.DataFrame(rows, columns=columns).sort_values(["count", "place"], ascending=[False, True])
+    ]
+    places["lat"] = places["lat"].astype(float)
+    places["lon"] = places["lon"].astype(float)
+    places["count"] = places["count"].astype(int)
+    table = places[columns].reset_index(drop=True)
+    return table.sort_values(["count", "place"], ascending=[False, True], kind="stable")
 
 
 def country_counts(events: pd.DataFrame) -> pd.Series:
     """Events per partner country (participants and the row's country, Russia itself left out)."""
     counts: dict[str, int] = {}
-    for parts, iso3 in zip(events["participants"].fillna(""), events["country_iso3"], strict=True):
+    # Distinct (participants, country) pairs are few even in a million rows: count those.
+    pairs = pd.DataFrame(
+        {"parts": events["participants"].fillna("").to_numpy(), "iso3": events["country_iso3"].fillna("")}
+    )
+    for (parts, iso3), n in pairs.value_counts(sort=False).items():
         involved = set(split_list(parts)) | {iso3}
         for code in involved - {RUSSIA_ISO3, ""}:
-            counts[code] = counts.get(code, 0) + 1
+            counts[code] = counts.get(code, 0) + int(n)
     return pd.Series(counts, dtype="int64").sort_index()
+
+
+def flow_targets(events: pd.DataFrame) -> pd.DataFrame:
+    """Each event's arc ends: one row per (event, kind, target type, code).
+
+    `kind` is `figure` for trade/investment rows with a value and `tie` for the rest; the
+    targets are the partner states, or the organisations when no partner state is named.
+    Worked out once per distinct (kind, partners, organisations), not once per event.
+    """
+    figure = events["category"].isin(FIGURE_CATEGORIES) & events["value"].notna()
+    keys = pd.DataFrame(
+        {
+            "kind": figure.map({True: "figure", False: "tie"}).to_numpy(dtype=object),
+            "partners": events["partners"].fillna("").to_numpy(dtype=object),
+            "organisations": events["organisations"].fillna("").to_numpy(dtype=object),
+        }
+    )
+    codes, distinct = pd.factorize(pd.MultiIndex.from_frame(keys))
+    ends = []
+    for i, (kind, partners, orgs) in enumerate(distinct):
+        targets = [("country", p) for p in split_list(partners)]
+        if not targets:
+            targets = [("org", o) for o in split_list(orgs)]
+        ends.extend((i, kind, t, c) for t, c in targets)
+    ends = pd.DataFrame(ends, columns=["combo", "kind", "target_type", "target"])
+    rows = pd.DataFrame({"combo": codes, "row": np.arange(len(events))})
+    return rows.merge(ends, on="combo").drop(columns="combo")
 
 
 def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
@@ -123,21 +176,44 @@ def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     """
     source = reference.capital_points.get(RUSSIA_ISO3)
     columns = ["kind", "target", "target_name", "aggregate", "source_lon", "source_lat"]
-    columns += ["target_lon", "target_lat", "count", "usd", "width", "event_ids", "tooltip"]
+    columns += ["target_lon", "target_lat", "count", "usd", "width", "tooltip"]
     if source is None or events.empty:
         return pd.DataFrame(columns=columns)
-    groups: dict[tuple[str, str], list] = {}
-    for row in events.itertuples():
-        is_figure = row.category in FIGURE_CATEGORIES and not _missing(row.value)
-        kind = "figure" if is_figure else "tie"
-        partners = split_list(row.partners)
-        targets = [("country", p) for p in partners]
-        if not targets:
-            targets = [("org", o) for o in split_list(row.organisations)]
-        for target in targets:
-            groups.setdefault((kind, *target), []).append(row)
+    ends = flow_targets(events)
+    if ends.empty:
+        return pd.DataFrame(columns=columns)
+    picked = events.iloc[ends["row"].to_numpy()]
+    long = pd.DataFrame(
+        {
+            "kind": ends["kind"].to_numpy(),
+            "target_type": ends["target_type"].to_numpy(),
+            "target": ends["target"].to_numpy(),
+            "date": picked["date_start"].fillna("").to_numpy(dtype=object),
+            "event_id": picked["event_id"].to_numpy(dtype=object),
+            "value": picked["value"].to_numpy(dtype=float),
+            "usd": (picked["unit"].fillna("").str.upper() == "USD").to_numpy()
+            & picked["value"].notna().to_numpy(),
+            "row": ends["row"].to_numpy(),
+        }
+    )
+    group = ["kind", "target_type", "target"]
+    counts = long.groupby(group, sort=True).size().rename("count")
+    usd = long[long["usd"]].sort_values(["date", "value"], kind="stable").groupby(group).last()["value"]
+    ordered = long.sort_values([*group, "date", "event_id"], kind="stable")
+    head = ordered.groupby(group, sort=False).head(MAX_TOOLTIP_LINES)
+    head_rows = events.iloc[head["row"].to_numpy()]
+    is_figure = (head["kind"] == "figure").to_numpy()
+    lines: dict[tuple, list[str]] = {}
+    for key, fig, ev, figline in zip(
+        zip(head["kind"], head["target_type"], head["target"], strict=True),
+        is_figure,
+        _event_lines(head_rows),
+        _figure_lines(head_rows),
+        strict=True,
+    ):
+        lines.setdefault(key, []).append(figline if fig else ev)
     rows = []
-    for (kind, target_type, code), members in sorted(groups.items()):
+    for (kind, target_type, code), n in counts.items():
         if target_type == "country":
             point = reference.capital_points.get(code)
             name = reference.country_names.get(code, code)
@@ -147,13 +223,10 @@ def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
         if point is None or _same_point(point, source):
             continue
         aggregate = target_type == "org"
-        usd = [m for m in members if str(m.unit).upper() == "USD" and not _missing(m.value)]
-        latest_usd = max(usd, key=lambda m: (m.date_start or "", m.value)).value if usd else 0.0
+        latest_usd = float(usd.get((kind, target_type, code), 0.0))
         title = f"Russia → {name}"
         if aggregate:
             title += f" ({code}: organisation-level aggregate, not split across members)"
-        members = sorted(members, key=lambda m: (m.date_start or "", m.event_id))
-        lines = [_figure_line(m) if kind == "figure" else _event_line(m) for m in members]
         label = "figure" if kind == "figure" else "event"
         rows.append(
             {
@@ -165,14 +238,35 @@ def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
                 "source_lat": source[1],
                 "target_lon": point[0],
                 "target_lat": point[1],
-                "count": len(members),
-                "usd": float(latest_usd),
-                "width": _arc_width(kind, len(members), latest_usd),
-                "event_ids": ";".join(m.event_id for m in members),
-                "tooltip": _tooltip(f"{title}: {_plural(len(members), label)}", lines),
+                "count": int(n),
+                "usd": latest_usd,
+                "width": _arc_width(kind, int(n), latest_usd),
+                "tooltip": _tooltip(
+                    f"{title}: {_plural(int(n), label)}", lines[(kind, target_type, code)], int(n)
+                ),
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def events_at_place(
+    events: pd.DataFrame, place: str, position: Sequence[float] | None = None
+) -> pd.DataFrame:
+    """The events behind one marker: the place, and its position when the picked object has one."""
+    hit = events["place"] == place
+    if position is not None and len(position) == 2:
+        lon, lat = float(position[0]), float(position[1])
+        hit &= (events["lon"].round(4) == round(lon, 4)) & (events["lat"].round(4) == round(lat, 4))
+    return events[hit.fillna(False).to_numpy(dtype=bool)]
+
+
+def events_on_arc(events: pd.DataFrame, kind: str, target: str) -> pd.DataFrame:
+    """The events behind one arc: `kind` is `figure` or `tie`, `target` an ISO3 or organisation code."""
+    if events.empty:
+        return events
+    ends = flow_targets(events)
+    rows = ends.loc[(ends["kind"] == kind) & (ends["target"] == target), "row"].unique()
+    return events.iloc[sorted(rows)]
 
 
 # ----- layers -----------------------------------------------------------------------------
@@ -209,8 +303,23 @@ def countries_collection(reference: Reference, codes: Sequence[str] | None = Non
     }
 
 
-def base_layers(reference: Reference, *, pickable: bool = True, land_alpha: int = 255) -> list[pdk.Layer]:
-    """The sea and the land: the basemap that needs no tiles."""
+def land_collection(reference: Reference, leave_out: frozenset[str]) -> dict:
+    """Country shapes as a GeoJSON dict, without the `leave_out` codes."""
+    base = countries_collection(reference)
+    return {
+        "type": "FeatureCollection",
+        "features": [f for f in base["features"] if f["properties"]["iso3"] not in leave_out],
+    }
+
+
+def base_layers(
+    reference: Reference, *, pickable: bool = True, land_alpha: int = 255, drawn_above: Sequence[str] = ()
+) -> list[pdk.Layer]:
+    """The sea and the land: the basemap that needs no tiles.
+
+    Every country's shape is sent once: Russia (its own layer) and the countries in
+    `drawn_above` (an overlay that redraws them, e.g. the choropleth) are left out of the land.
+    """
     sea = pdk.Layer(
         "PolygonLayer",
         id=SEA,
@@ -223,7 +332,7 @@ def base_layers(reference: Reference, *, pickable: bool = True, land_alpha: int 
     land = pdk.Layer(
         "GeoJsonLayer",
         id=COUNTRIES,
-        data=countries_collection(reference),
+        data=land_collection(reference, frozenset(drawn_above) | {RUSSIA_ISO3}),
         get_fill_color=[*LAND_COLOUR, land_alpha],
         get_line_color=BORDER_COLOUR,
         line_width_min_pixels=0.5,
@@ -258,7 +367,6 @@ def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendIt
                 # Area grows with the count; capped so one busy venue cannot hide its region.
                 "radius": round(min(4 + 2.2 * math.sqrt(row.count), 24), 2),
                 "color": [*colour, 220],
-                "event_ids": row.event_ids,
                 "tooltip": row.tooltip,
             }
         )
@@ -279,7 +387,10 @@ def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendIt
     labels = pdk.Layer(
         "TextLayer",
         id=LABELS,
-        data=[{"position": d["position"], "text": d["place"], "radius": d["radius"]} for d in data],
+        # Labels for the busiest places only: more would overlap, and cost bytes on every rerun.
+        data=[
+            {"position": d["position"], "text": d["place"], "radius": d["radius"]} for d in data[:MAX_LABELS]
+        ],
         get_position="position",
         get_text="text",
         get_size=12,
@@ -370,7 +481,6 @@ def flows_layers(events: pd.DataFrame, reference: Reference) -> tuple[list[pdk.L
                 "width": r.width,
                 "count": int(r.count),
                 "aggregate": bool(r.aggregate),
-                "event_ids": r.event_ids,
                 "tooltip": r.tooltip,
             }
             for r in part.itertuples()
@@ -416,7 +526,9 @@ def build_deck(
     if view not in builders:
         raise ValueError(f"unknown map view {view!r}; expected one of {', '.join(builders)}")
     overlay, legend = builders[view]()
-    base = base_layers(reference, land_alpha=90 if tiles else 255)
+    # The choropleth redraws its countries: the land layer leaves them out (each shape sent once).
+    drawn = [f["properties"]["iso3"] for f in overlay[0].data["features"]] if view == "partnerships" else []
+    base = base_layers(reference, land_alpha=90 if tiles else 255, drawn_above=drawn)
     if tiles:
         base = base[1:]  # the tiles draw the sea
     deck = CompactDeck(
@@ -425,7 +537,7 @@ def build_deck(
         views=[pdk.View(type="MapView", controller=True, repeat=True)],
         map_provider="carto" if tiles else None,
         map_style="light" if tiles else None,
-        tooltip={"text": "{tooltip}"},
+        tooltip=TOOLTIP,
     )
     return deck, legend
 
@@ -460,18 +572,29 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _event_line(row) -> str:
-    date = row.date_start or "undated"
-    mark = " (date inferred)" if row.date_inferred else ""
-    return f"{date}{mark}: {row.title}"
+def _event_lines(rows: pd.DataFrame) -> list[str]:
+    """One tooltip line per event: its date (or "undated"), an inferred mark, its title."""
+    return [
+        f"{date or 'undated'}{' (date inferred)' if inferred else ''}: {title}"
+        for date, inferred, title in zip(
+            rows["date_start"].fillna(""), rows["date_inferred"], rows["title"], strict=True
+        )
+    ]
 
 
-def _figure_line(row) -> str:
-    return f"{row.date_start or 'undated'}: {row.title}: {format_value(row.value, row.unit)}"
+def _figure_lines(rows: pd.DataFrame) -> list[str]:
+    """One tooltip line per stated figure: date, title and the figure as people read it."""
+    return [
+        f"{date or 'undated'}: {title}: {format_value(value, unit)}"
+        for date, title, value, unit in zip(
+            rows["date_start"].fillna(""), rows["title"], rows["value"], rows["unit"], strict=True
+        )
+    ]
 
 
-def _tooltip(head: str, lines: list[str]) -> str:
+def _tooltip(head: str, lines: list[str], total: int | None = None) -> str:
+    """A header and at most MAX_TOOLTIP_LINES bullet lines; `total` counts all the lines there are."""
     shown = lines[:MAX_TOOLTIP_LINES]
-    more = len(lines) - len(shown)
+    more = (len(lines) if total is None else total) - len(shown)
     tail = [f"… and {more} more"] if more > 0 else []
     return "\n".join([head, *("• " + line for line in shown), *tail])

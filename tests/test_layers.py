@@ -169,3 +169,23 @@ def test_online_tiles_drop_the_sea(frame, tiny_ref):
     spec = json.loads(deck.to_json())
     assert spec["layers"][0]["id"] == "countries"
     assert spec["mapProvider"] == "carto"
+
+
+def test_picked_objects_resolve_to_their_events(frame, tiny_ref):
+    from dashboard.layers import events_at_place, events_on_arc
+
+    assert sorted(events_at_place(frame, "Singapore", [103.85, 1.29])["event_id"]) == ["s1", "s2"]
+    assert sorted(events_at_place(frame, "Singapore")["event_id"]) == ["s1", "s2"]
+    assert events_at_place(frame, "Singapore", [0, 0]).empty
+    assert sorted(events_on_arc(frame, "figure", "SGP")["event_id"]) == ["t1", "t2"]
+    assert list(events_on_arc(frame, "figure", "ASEAN")["event_id"]) == ["a1"]
+    assert list(events_on_arc(frame, "tie", "PRK")["event_id"]) == ["p1"]
+
+
+def test_deck_sends_each_country_shape_once(frame, tiny_ref):
+    deck, _ = build_deck("partnerships", frame, tiny_ref)
+    spec = json.loads(deck.to_json())
+    collections = [layer["data"] for layer in spec["layers"] if isinstance(layer.get("data"), dict)]
+    shapes = [f["properties"]["iso3"] for c in collections for f in c["features"]]
+    assert sorted(shapes) == ["PRK", "RUS", "SGP", "ZAF"]
+    assert "event_ids" not in deck.to_json()

@@ -14,12 +14,20 @@ from dashboard.layers import (
     TIE_ARCS,
     TRADE_ARCS,
     build_deck,
+    events_at_place,
+    events_on_arc,
 )
 from dashboard.ui import components
 from dashboard.ui.context import PageContext
-from dashboard.ui.state import WIDGETS, commit
+from dashboard.ui.state import STATE_KEY, WIDGETS, commit
 
 MEMBERS_NONE = "Events with Russia"
+
+
+def _clear_event() -> None:
+    state = st.session_state.get(STATE_KEY)
+    if state is not None:
+        st.session_state[STATE_KEY] = state.replace(event="")
 
 
 def _set_country(iso3: str) -> None:
@@ -73,6 +81,7 @@ def render(ctx: PageContext) -> None:
     if state.event:
         chosen = ctx.dataset.events[ctx.dataset.events["event_id"] == state.event]
         st.subheader("Selected event")
+        st.button("Clear selected event", on_click=_clear_event, key="clear-event")
         components.event_cards(chosen, ctx.dataset)
     if selected is not None:
         layer, obj = selected
@@ -114,14 +123,17 @@ def _selection(event) -> tuple[str, dict] | None:
 def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
     events, ref = ctx.rows, ctx.dataset.reference
     if layer in (PLACES, TRADE_ARCS, TIE_ARCS):
-        ids = str(obj.get("event_ids", "")).split(";")
-        chosen = events[events["event_id"].isin(ids)]
+        # The deck carries no event ids (they would grow with the table): look the rows up.
         if layer == PLACES:
-            heading = f"{obj.get('place', '')}: {len(chosen)} events"
+            chosen = events_at_place(events, str(obj.get("place", "")), obj.get("position"))
         else:
-            heading = f"Russia → {obj.get('target', '')}: {len(chosen)} " + (
-                "figures" if layer == TRADE_ARCS else "events"
-            )
+            kind = "figure" if layer == TRADE_ARCS else "tie"
+            chosen = events_on_arc(events, kind, str(obj.get("target", "")))
+        if layer == PLACES:
+            heading = f"{obj.get('place', '')}: {_plural(len(chosen), 'event')}"
+        else:
+            noun = "figure" if layer == TRADE_ARCS else "event"
+            heading = f"Russia → {obj.get('target', '')}: {_plural(len(chosen), noun)}"
             if obj.get("aggregate"):
                 heading += " (organisation-level aggregate)"
         st.subheader(esc(heading))
@@ -139,9 +151,13 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
             (events["country_iso3"] == iso3)
             | events["participants"].fillna("").str.split(";").map(lambda p: iso3 in p)
         ]
-        st.subheader(esc(f"{name}: {len(involved)} events"))
+        st.subheader(esc(f"{name}: {_plural(len(involved), 'event')}"))
         if (iso3,) != ctx.state.countries:
             st.button(f"Filter to {name}", on_click=_set_country, args=(iso3,))
         components.event_cards(
             involved.sort_values(["date_start", "event_id"], na_position="last"), ctx.dataset
         )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
