@@ -184,10 +184,17 @@ def validate_events(
     line_of = np.asarray(lines)
 
     def report(mask: pd.Series, column: str, reason, severity: str = "error") -> None:
-        """Record a problem for each row in `mask`; `reason` is a string or a per-row Series."""
+        """Record a problem for each row in `mask`; `reason` is a string, a per-row Series, or a
+        `_PerRow` that words the reason only for the rows that fail (a million good rows cost
+        nothing)."""
         hits = np.flatnonzero(mask.to_numpy(dtype=bool))
         for i in hits:
-            why = reason if isinstance(reason, str) else reason.iloc[i]
+            if isinstance(reason, str):
+                why = reason
+            elif isinstance(reason, _PerRow):
+                why = reason.at(i)
+            else:
+                why = reason.iloc[i]
             problems.append(Problem(name, int(line_of[i]), column, why, severity))
             if severity == "error":
                 bad.iloc[i] = True
@@ -196,34 +203,40 @@ def validate_events(
     coded = ["event_id", "category", "date_start", "date_end", "date_inferred", "country_iso3"]
     coded += ["lat", "lon", "participants", "organisations", "value", "unit", "article"]
     for col in coded:
-        frame[col] = frame[col].str.strip()
-    for col in ("title", "summary", "inference_note", "place", "evidence"):
-        frame[col] = frame[col].map(_restore_neutralised)
+        frame[col] = _strip(frame[col])
+    # Every free-text column, the schema's and any extra ones, loses the one apostrophe the
+    # exporter adds before a formula trigger, so export -> load gives back the same values.
+    for col in ("title", "summary", "inference_note", "place", "unit", "evidence", *extra):
+        frame[col] = _restore_neutralised_column(frame[col])
 
     for col in schema.REQUIRED_VALUES:
-        report(frame[col].str.strip() == "", col, "required value is empty")
+        report(_strip(frame[col]) == "", col, "required value is empty")
     for col, limit in schema.MAX_LENGTH.items():
-        lengths = frame[col].str.len()
-        report(lengths > limit, col, lengths.map(lambda n, lim=limit: f"{n} characters; at most {lim}"))
+        lengths = pd.Series([len(v) for v in frame[col].to_numpy()], index=frame.index)
+        report(lengths > limit, col, _PerRow(lengths, lambda n, lim=limit: f"{n} characters; at most {lim}"))
 
     ids = frame["event_id"]
     report(
         (ids != "") & ~ids.str.match(schema.EVENT_ID_RE),
         "event_id",
-        ids.map(lambda v: f"{_show(v)} is not a slug (lowercase letters, digits, hyphens)"),
+        _PerRow(ids, lambda v: f"{_show(v)} is not a slug (lowercase letters, digits, hyphens)"),
     )
     dup = ids.duplicated(keep="first") & (ids != "")
     if dup.any():
         first_line = dict(zip(ids[~ids.duplicated()], line_of[~ids.duplicated().to_numpy()], strict=False))
         report(
-            dup, "event_id", ids.map(lambda v: f"duplicate id {_show(v)}, first on line {first_line.get(v)}")
+            dup,
+            "event_id",
+            _PerRow(ids, lambda v: f"duplicate id {_show(v)}, first on line {first_line.get(v)}"),
         )
 
     cats = frame["category"]
     report(
         (cats != "") & ~cats.isin(schema.CATEGORIES),
         "category",
-        cats.map(lambda v: f"unknown category {_show(v)}; expected one of {', '.join(schema.CATEGORIES)}"),
+        _PerRow(
+            cats, lambda v: f"unknown category {_show(v)}; expected one of {', '.join(schema.CATEGORIES)}"
+        ),
     )
 
     lo_start, _hi_start, why_start = _parse_dates(frame["date_start"])
@@ -232,17 +245,17 @@ def validate_events(
     report(why_end != "", "date_end", why_end)
     report((frame["date_start"] == "") & (frame["date_end"] != ""), "date_end", "end given without a start")
     ordered = hi_end.isna() | lo_start.isna() | (hi_end >= lo_start)
-    report(~ordered, "date_end", frame["date_end"].map(lambda v: f"{_show(v)} is before date_start"))
+    report(~ordered, "date_end", _PerRow(frame["date_end"], lambda v: f"{_show(v)} is before date_start"))
 
     flags = frame["date_inferred"].str.lower()
     report(
         ~flags.isin(schema.TRUE_VALUES | schema.FALSE_VALUES),
         "date_inferred",
-        frame["date_inferred"].map(lambda v: f"{_show(v)} is not true or false"),
+        _PerRow(frame["date_inferred"], lambda v: f"{_show(v)} is not true or false"),
     )
     inferred = flags.isin(schema.TRUE_VALUES)
     report(
-        inferred & (frame["inference_note"].str.strip() == ""),
+        inferred & (_strip(frame["inference_note"]) == ""),
         "inference_note",
         "date_inferred is true but no inference_note says how it was inferred",
     )
@@ -252,17 +265,17 @@ def validate_events(
         raw = frame[col]
         num = pd.to_numeric(raw.where(raw != ""), errors="coerce").astype(float)
         not_number = (raw != "") & ~np.isfinite(num)
-        report(not_number, col, raw.map(lambda v: f"{_show(v)} is not a finite number"))
+        report(not_number, col, _PerRow(raw, lambda v: f"{_show(v)} is not a finite number"))
         if low is not None:
             out = np.isfinite(num) & ((num < low) | (num > high))
-            report(out, col, raw.map(lambda v, lo=low, hi=high: f"{v} is outside {lo}..{hi}"))
+            report(out, col, _PerRow(raw, lambda v, lo=low, hi=high: f"{v} is outside {lo}..{hi}"))
         numbers[col] = num
     one_coord = (frame["lat"] == "") != (frame["lon"] == "")
     report(one_coord, "lat,lon", "give both lat and lon, or neither")
     report((frame["value"] != "") & (frame["unit"] == ""), "unit", "a value needs its unit")
 
     codes = frame["country_iso3"]
-    org_only = (frame["organisations"] != "") & (frame["place"].str.strip() == "") & (frame["lat"] == "")
+    org_only = (frame["organisations"] != "") & (_strip(frame["place"]) == "") & (frame["lat"] == "")
     report(
         (codes == "") & ~org_only,
         "country_iso3",
@@ -271,19 +284,21 @@ def validate_events(
     report(
         (codes != "") & ~codes.isin(reference.iso3_codes),
         "country_iso3",
-        codes.map(lambda v: f"unknown ISO3 code {_show(v)}"),
+        _PerRow(codes, lambda v: f"unknown ISO3 code {_show(v)}"),
     )
     _check_list(frame["participants"], reference.iso3_codes, "ISO3 code", report, "participants")
     _check_list(frame["organisations"], reference.org_codes, "organisation", report, "organisations")
 
     art = pd.to_numeric(frame["article"].where(frame["article"] != ""), errors="coerce")
     not_int = (frame["article"] != "") & (art.isna() | (art % 1 != 0))
-    report(not_int, "article", frame["article"].map(lambda v: f"{_show(v)} is not a whole number"))
+    report(not_int, "article", _PerRow(frame["article"], lambda v: f"{_show(v)} is not a whole number"))
     if articles is not None:
         unknown = art.notna() & ~not_int & ~art.isin(list(articles))
         known = ", ".join(str(a) for a in sorted(articles))
         report(
-            unknown, "article", frame["article"].map(lambda v: f"article {v} is not in sources.csv ({known})")
+            unknown,
+            "article",
+            _PerRow(frame["article"], lambda v: f"article {v} is not in sources.csv ({known})"),
         )
 
     # Spatial consistency: the point must sit in (or near) the shape of its country.
@@ -302,9 +317,7 @@ def validate_events(
         report(
             far,
             "lat,lon",
-            frame["country_iso3"].map(
-                lambda v: f"point is more than {SPATIAL_TOLERANCE_KM:.0f} km outside {v}"
-            ),
+            _PerRow(codes, lambda v: f"point is more than {SPATIAL_TOLERANCE_KM:.0f} km outside {v}"),
         )
 
     keep = ~bad.to_numpy()
@@ -362,6 +375,36 @@ def _parse_date(value: str) -> tuple[float | None, float | None, str]:
 
 def _restore_neutralised(value: str) -> str:
     return value[1:] if _NEUTRALISED_RE.match(value) else value
+
+
+def _restore_neutralised_column(values: pd.Series) -> pd.Series:
+    """`_restore_neutralised` for a whole column, touching only the cells that need it."""
+    # A plain loop over the cells: several times faster than the .str accessor on object columns.
+    hit = np.fromiter(
+        (v[:1] == "'" and _NEUTRALISED_RE.match(v) is not None for v in values.to_numpy()),
+        dtype=bool,
+        count=len(values),
+    )
+    if not hit.any():
+        return values
+    out = values.copy()
+    out[hit] = values[hit].str[1:]
+    return out
+
+
+def _strip(values: pd.Series) -> pd.Series:
+    """`values.str.strip()` for a column of str, without the accessor's per-cell overhead."""
+    return pd.Series([v.strip() for v in values.to_numpy()], index=values.index, dtype=object)
+
+
+class _PerRow:
+    """A problem's reason worded from each failing row's own cell, built only for those rows."""
+
+    def __init__(self, values: pd.Series, word) -> None:
+        self.values, self.word = values, word
+
+    def at(self, i: int) -> str:
+        return self.word(self.values.iloc[i])
 
 
 def _show(value: str, limit: int = 40) -> str:

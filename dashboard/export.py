@@ -4,9 +4,12 @@ CSV follows RFC 4180 (CRLF, minimal quoting), starts with a UTF-8 byte order mar
 spreadsheets pick the right encoding, and neutralises formula injection as OWASP's
 CSV-injection guidance advises: a text cell that begins with `=`, `+`, `-`, `@`, tab, carriage
 return or line feed gets one leading apostrophe. Numbers are written as numbers and never
-touched. The loader strips that one apostrophe again (`data._restore_neutralised`), so
-export -> load gives back the same values; cells that already start with apostrophes before a
-trigger get one more, which keeps the mapping reversible.
+touched. The loader strips that one apostrophe again from every text column, extra columns
+included (`data._restore_neutralised`), so export -> load gives back the same values; cells that
+already start with apostrophes before a trigger get one more, which keeps the mapping reversible.
+(So a table typed by hand with `'=x` loads as `=x`: the apostrophe is read as this mark.)
+The rule is the same for every cell of a text column; columns of numbers (`lat`, `lon`,
+`value`, `article`) are written as numbers, so `-5.5` stays `-5.5`.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def load_report(dataset: Dataset) -> None:
         f"{esc(dataset.label)}: loaded {result.rows_loaded} of {result.rows_read} rows; "
         f"skipped {result.rows_skipped}. {len(problems)} problems ({errors} skip a row)."
     )
-    with st.expander(f"Problems in {dataset.label} ({len(problems)})"):
+    with st.expander(f"Problems in {esc(dataset.label)} ({len(problems)})"):
         shown = problems[:MAX_PROBLEMS_SHOWN]
         st.dataframe(
             pd.DataFrame(
