@@ -1,0 +1,87 @@
+"""Data is never live HTML: a title `<img src=x onerror=alert(1)>` at Vladivostok, in the browser.
+
+The server reads tests/data/hostile/html_in_text.csv. The test hovers the marker (deck.gl
+tooltip), clicks it (detail panel) and opens the Data page, recording every JavaScript dialog.
+It asserts that no dialog fired, that no `<img src=x>` element exists, and that the hostile
+title is visible as the literal text it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import MAP_CANVAS, REPO, Server, open_app, wait_idle
+from tests.e2e.test_browser import _pixel, _wait_painted
+
+HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
+VLADIVOSTOK = (131.8735, 43.1056)
+INJECTED = "img[src=x], img[onerror], iframe[src=x], a[href^='javascript:']"
+
+
+@pytest.fixture(scope="module")
+def hostile_server() -> Iterator[Server]:
+    srv = Server(env={"SUMMIT_ATLAS_EVENTS": str(REPO / "tests" / "data" / "hostile" / "html_in_text.csv")})
+    yield srv
+    srv.stop()
+
+
+def _no_live_html(page, dialogs: list[str]) -> None:
+    assert dialogs == [], f"a dialog fired: {dialogs}"
+    assert page.locator(INJECTED).count() == 0
+    assert page.evaluate("() => window.__xss === undefined")
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
+    dialogs: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    open_app(page, f"{hostile_server.url}/?article=4")
+    _wait_painted(page)
+    box = page.locator(MAP_CANVAS).bounding_box()
+    x, y = _pixel(*VLADIVOSTOK, box["width"], box["height"])
+
+    # Tooltip: deck.gl draws it into div.deck-tooltip with innerText.
+    page.mouse.move(box["x"] + x - 3, box["y"] + y - 3)
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    tooltip = page.locator(".deck-tooltip")
+    page.wait_for_function(
+        "t => [...document.querySelectorAll('.deck-tooltip')].some(e => e.innerText.includes(t))",
+        arg=HOSTILE_TITLE,
+        timeout=30_000,
+    )
+    assert HOSTILE_TITLE in tooltip.first.inner_text()
+    assert tooltip.first.locator("img").count() == 0
+    _no_live_html(page, dialogs)
+
+    # Detail panel: the card shows the title as text (freeze Date.now for the slow click).
+    page.evaluate(
+        """() => { const r = Date.now, t = r(); Date.now = () => t;
+                  addEventListener('pointerup', () => setTimeout(() => Date.now = r), {once: true}); }"""
+    )
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.get_by_role("heading", name="Vladivostok").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    card_title = page.get_by_text(HOSTILE_TITLE, exact=True).first
+    card_title.wait_for()
+    assert card_title.is_visible()
+    assert page.get_by_text("<script>alert('summary')</script> and <b>bold</b>").first.is_visible()
+    _no_live_html(page, dialogs)
+
+    # Data page: the table (a canvas grid) and the selected-event card.
+    page.get_by_role("link", name="Data").click()
+    page.wait_for_url("**/data**")
+    wait_idle(page)
+    page.get_by_role("heading", name="Data").first.wait_for()
+    assert page.locator("[data-testid=stDataFrame]").count() >= 1
+    page.wait_for_timeout(500)
+    _no_live_html(page, dialogs)
+    page.get_by_role("link", name="Map").click()
+    wait_idle(page)
+    _no_live_html(page, dialogs)
