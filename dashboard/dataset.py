@@ -7,8 +7,12 @@ command-line export and the download button run the same code on the same frame.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +20,18 @@ import pandas as pd
 from dashboard.data import DEFAULT_EVENTS, DEFAULT_SOURCES, LoadResult, Problem, load_events, load_sources
 from dashboard.filters import Vocabulary
 from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference
+from dashboard.schema import EVENT_COLUMNS
 
 ENV_EVENTS = "SUMMIT_ATLAS_EVENTS"
+ENV_CACHE = "SUMMIT_ATLAS_CACHE"
+#: Tables from this size up are cached as Parquet after their first validation; smaller ones
+#: validate faster than Parquet reads them back.
+CACHE_MIN_BYTES = 2_000_000
+#: Bump when validation or enrichment changes what a cached frame would hold.
+CACHE_VERSION = "1"
+
+#: Reports loading progress: a fraction between 0 and 1, and what is happening.
+Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,8 +44,16 @@ class Dataset:
     result: LoadResult
     events: pd.DataFrame  # enriched: the frame every view filters
     label: str
+    from_cache: bool = False
+    _memo: dict = field(default_factory=dict, repr=False)
 
     def vocabulary(self) -> Vocabulary:
+        """The values filters may take; worked out once per dataset (every rerun asks)."""
+        if "vocabulary" not in self._memo:
+            self._memo["vocabulary"] = self._vocabulary()
+        return self._memo["vocabulary"]
+
+    def _vocabulary(self) -> Vocabulary:
         years = pd.concat([self.events["year_start"], self.events["year_end"]]).dropna()
         return Vocabulary(
             organisations=self.reference.org_codes,
@@ -68,19 +90,118 @@ def build_dataset(
     source_problems: tuple[Problem, ...] = (),
     *,
     name: str | None = None,
+    cache_dir: Path | str | None = None,
+    progress: Progress | None = None,
 ) -> Dataset:
+    """Validate and enrich an events table; a large file is cached as Parquet once checked.
+
+    The cache key is the file's path, size and modification time with the reference and
+    sources files' (and CACHE_VERSION): change any of them and the table is checked again.
+    """
+    report = progress or (lambda fraction, text: None)
+    label = name or (Path(events_source).name if not isinstance(events_source, bytes) else "upload")
+    cache = _cache_paths(events_source, reference, sources, cache_dir)
+    if cache is not None:
+        report(0.1, f"Reading {label} from the cache of checked tables…")
+        cached = _read_cache(*cache)
+        if cached is not None:
+            enriched, result = cached
+            report(1.0, f"{label}: {result.rows_loaded:,} events ready")
+            return Dataset(reference, sources, source_problems, result, enriched, label, from_cache=True)
+    report(0.2, f"Reading and checking {label}…")
     articles = frozenset(int(a) for a in sources["article"])
     result = load_events(events_source, reference, articles, name=name)
+    report(0.7, f"Placing {result.rows_loaded:,} events in their countries…")
     enriched = enrich(result.frame, reference)
     enriched.attrs["extra_columns"] = result.extra_columns
-    label = name or (Path(events_source).name if not isinstance(events_source, bytes) else "upload")
+    if cache is not None:
+        report(0.9, f"Saving the checked table for next time ({result.rows_loaded:,} events)…")
+        _write_cache(*cache, enriched, result)
+    report(1.0, f"{label}: {result.rows_loaded:,} events ready")
     return Dataset(reference, sources, source_problems, result, enriched, label)
+
+
+def cache_dir() -> Path:
+    """Where checked tables are cached: $SUMMIT_ATLAS_CACHE, else the user's cache folder."""
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "summit-atlas"
+
+
+def _cache_paths(source, reference: Reference, sources: pd.DataFrame, directory) -> tuple[Path, Path] | None:
+    """The Parquet file and its JSON sidecar for a table on disk, or None if it is not cached."""
+    if isinstance(source, bytes):
+        return None
+    try:
+        path = Path(source).resolve()
+        stat = path.stat()
+    except OSError:
+        return None
+    if stat.st_size < CACHE_MIN_BYTES:
+        return None
+    key = {
+        "version": CACHE_VERSION,
+        "path": str(path),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "reference": reference.fingerprint(),
+        "sources": pd.util.hash_pandas_object(sources.astype(str), index=False).sum().item(),
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+    folder = Path(directory) if directory is not None else cache_dir()
+    stem = f"{path.stem[:40]}-{digest}"
+    return folder / f"{stem}.parquet", folder / f"{stem}.json"
+
+
+def _read_cache(parquet: Path, sidecar: Path) -> tuple[pd.DataFrame, LoadResult] | None:
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        enriched = pd.read_parquet(parquet)
+    except (OSError, ValueError):
+        return None
+    # Parquet brings text back as `str`: give each column the dtype the validator produced.
+    for col, dtype in meta["dtypes"].items():
+        if col in enriched and str(enriched[col].dtype) != dtype:
+            enriched[col] = enriched[col].astype(dtype)
+    extra = tuple(meta["extra_columns"])
+    enriched.attrs["extra_columns"] = extra
+    frame = enriched[list(EVENT_COLUMNS) + list(extra)].copy()
+    frame.attrs["extra_columns"] = extra
+    problems = tuple(Problem(**p) for p in meta["problems"])
+    return enriched, LoadResult(frame, problems, int(meta["rows_read"]), extra)
+
+
+def _write_cache(parquet: Path, sidecar: Path, enriched: pd.DataFrame, result: LoadResult) -> None:
+    """Write atomically; a cache that cannot be written is skipped, never an error."""
+    meta = {
+        "rows_read": result.rows_read,
+        "extra_columns": list(result.extra_columns),
+        "problems": [asdict(p) for p in result.problems],
+        "dtypes": {col: str(dtype) for col, dtype in enriched.dtypes.items()},
+    }
+    tmp = parquet.with_name(f".{parquet.name}.{os.getpid()}.tmp")
+    try:
+        parquet.parent.mkdir(parents=True, exist_ok=True)
+        frame = enriched.copy(deep=False)
+        frame.attrs = {}
+        frame.to_parquet(tmp, index=False)
+        sidecar.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp, parquet)
+    except (OSError, ValueError, ImportError):
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def load_dataset(
     events_source: Path | str | None = None,
     geodata: Path | str = GEODATA_DIR,
     sources: Path | str = DEFAULT_SOURCES,
+    *,
+    cache_dir: Path | str | None = None,
+    progress: Progress | None = None,
 ) -> Dataset:
     reference, frame, problems = load_reference_and_sources(geodata, sources)
-    return build_dataset(events_path(events_source), reference, frame, problems)
+    return build_dataset(
+        events_path(events_source), reference, frame, problems, cache_dir=cache_dir, progress=progress
+    )

@@ -7,6 +7,7 @@ which every view filters the enriched frame instead of touching geometry again.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -79,6 +80,18 @@ class Reference:
     @cached_property
     def org_names(self) -> dict[str, str]:
         return dict(zip(self.organisations["acronym"], self.organisations["name"], strict=True))
+
+    def fingerprint(self) -> str:
+        """A digest of every reference table: part of the key of cached, checked events tables."""
+        if "fingerprint" not in self._cache:
+            digest = hashlib.sha256()
+            for frame in (self.places, self.capitals, self.organisations, self.members):
+                digest.update(frame.to_csv(index=False).encode())
+            digest.update("|".join(self.countries["iso3"]).encode())
+            for wkb in shapely.to_wkb(self.countries.geometry.values):
+                digest.update(wkb)
+            self._cache["fingerprint"] = digest.hexdigest()
+        return self._cache["fingerprint"]
 
     def members_of(self, acronym: str) -> frozenset[str]:
         """ISO3 codes of the member states of an organisation (empty if no list is held)."""

@@ -1,13 +1,16 @@
 """Cached loaders: the only place the app caches, and the seam between files and pages.
 
 The reference geodata and the shipped events table are read-only and shared by every session,
-so they live in `st.cache_resource` (no pickled copy per call). An uploaded table belongs to one
+so they live in `st.cache_resource` (no pickled copy per call). A large table is checked once and
+then kept as Parquet on disk (`dashboard.dataset`), so a fresh process reads it back in seconds;
+while it loads, the page shows a progress bar. An uploaded table belongs to one
 session: it is validated and kept in that session's state only, never in a shared cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -17,6 +20,8 @@ from dashboard.dataset import Dataset, build_dataset, load_reference_and_sources
 from dashboard.geo import GEODATA_DIR
 
 UPLOAD_KEY = "uploaded_dataset"
+#: Tables from this size up show a status box and a progress bar while they load.
+PROGRESS_MIN_BYTES = 1_000_000
 
 
 @st.cache_resource(show_spinner="Loading country shapes and sources…")
@@ -24,11 +29,13 @@ def reference_and_sources(geodata: str = str(GEODATA_DIR), sources: str = str(DE
     return load_reference_and_sources(geodata, sources)
 
 
-@st.cache_resource(show_spinner="Loading and checking the events table…", max_entries=8)
-def _dataset_from_path(path: str, mtime_ns: int, size: int) -> Dataset:
-    # mtime and size are part of the key so that an edited file is read again.
-    reference, sources, problems = reference_and_sources()
-    return build_dataset(path, reference, sources, problems)
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _dataset_slot(path: str, mtime_ns: int, size: int) -> dict:
+    """A shared holder per file version; mtime and size are in the key so an edited file is read again.
+
+    The dataset is built outside the cached function, so the build can draw its progress bar.
+    """
+    return {"lock": threading.Lock()}
 
 
 def dataset_from_path(path: Path) -> Dataset:
@@ -37,7 +44,32 @@ def dataset_from_path(path: Path) -> Dataset:
         key = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         key = (0, 0)  # build_dataset reports the unreadable file as a problem
-    return _dataset_from_path(str(path), *key)
+    slot = _dataset_slot(str(path), *key)
+    if "dataset" not in slot:
+        with slot["lock"]:
+            if "dataset" not in slot:
+                reference, sources, problems = reference_and_sources()
+                slot["dataset"] = _with_progress(
+                    key[1],
+                    path.name,
+                    lambda progress: build_dataset(path, reference, sources, problems, progress=progress),
+                )
+    return slot["dataset"]
+
+
+def _with_progress(size: int, name: str, build):
+    """Run `build(progress)`: a small table quietly, a large one under a status and progress bar."""
+    if size < PROGRESS_MIN_BYTES:
+        with st.spinner("Loading and checking the events table…"):
+            return build(None)
+    holder = st.empty()
+    label = f"Loading {name} ({size / 1e6:,.0f} MB)…"
+    with holder.container(), st.status(label, expanded=True) as status:
+        bar = st.progress(0.0, text="Starting…")
+        dataset = build(lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text))
+        status.update(label=f"Loaded {name}", state="complete")
+    holder.empty()  # the indicator is for the wait only
+    return dataset
 
 
 def dataset_from_upload(name: str, raw: bytes) -> Dataset:
@@ -47,7 +79,11 @@ def dataset_from_upload(name: str, raw: bytes) -> Dataset:
     if held is not None and held[0] == digest:
         return held[1]
     reference, sources, problems = reference_and_sources()
-    dataset = build_dataset(raw, reference, sources, problems, name=name)
+    dataset = _with_progress(
+        len(raw),
+        name,
+        lambda progress: build_dataset(raw, reference, sources, problems, name=name, progress=progress),
+    )
     st.session_state[UPLOAD_KEY] = (digest, dataset)
     return dataset
 
