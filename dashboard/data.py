@@ -69,9 +69,10 @@ class LoadResult:
     def summary(self, name: str) -> str:
         if self.ok:
             return f"{name}: {self.rows_loaded} rows valid"
+        count = len(self.problems)
         return (
             f"{name}: {self.rows_loaded} of {self.rows_read} rows loaded, "
-            f"{self.rows_skipped} skipped, {len(self.problems)} problems"
+            f"{self.rows_skipped} skipped, {count} problem{'' if count == 1 else 's'}"
         )
 
 

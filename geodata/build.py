@@ -203,7 +203,12 @@ ORGANISATIONS: dict[str, tuple[str, str, str, str]] = {
     "BRI": ("Belt and Road Initiative", "initiative", "", "Chinese initiative; no formal membership"),
     "BRICS": ("BRICS", "forum", "", "No permanent secretariat"),
     "EAEU": ("Eurasian Economic Union", "intergovernmental", "Moscow", "Seat = Eurasian Economic Commission"),
-    "EAS": ("East Asia Summit", "forum", "", "ASEAN 10 + 8 dialogue partners (Russia and the US since 2010-2011)"),
+    "EAS": (
+        "East Asia Summit",
+        "forum",
+        "",
+        "ASEAN 10 + 8 dialogue partners (Russia and the US since 2010-2011)",
+    ),
     "EEF": ("Eastern Economic Forum", "forum", "Vladivostok", "Annual forum organised by Roscongress"),
     "EU": ("European Union", "intergovernmental", "Brussels", "28 members until the UK left on 2020-01-31"),
     "Intex": ("Integration Expertise LLC", "institution", "Moscow", ""),

@@ -185,7 +185,7 @@ def test_validate_names_every_bad_row(case, capsys):
     if case.problems:
         summary = (
             f"{case.file}: {len(case.loaded)} of {case.rows_read} rows loaded, "
-            f"{skipped} skipped, {len(case.problems)} problems"
+            f"{skipped} skipped, {_problems(len(case.problems))}"
         )
         assert out.splitlines() == list(case.problems)
         assert err.strip() == summary
@@ -231,7 +231,7 @@ def test_loader_keeps_exactly_the_valid_rows(case):
     if case.problems:
         assert result.summary(case.file) == (
             f"{case.file}: {len(case.loaded)} of {case.rows_read} rows loaded, "
-            f"{case.rows_read - len(case.loaded)} skipped, {len(case.problems)} problems"
+            f"{case.rows_read - len(case.loaded)} skipped, {_problems(len(case.problems))}"
         )
 
 
@@ -495,3 +495,7 @@ def test_100k_rows_load_export_and_reload(tmp_path):
     again = load_events(raw, reference, ARTICLES, name="big-export.csv")
     assert again.ok, [str(p) for p in again.problems[:5]]
     pd.testing.assert_frame_equal(frame, again.frame)
+
+
+def _problems(n: int) -> str:
+    return "1 problem" if n == 1 else f"{n} problems"

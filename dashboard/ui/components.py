@@ -92,7 +92,7 @@ def load_report(dataset: Dataset) -> None:
     errors = sum(p.severity == "error" for p in problems)
     st.warning(
         f"{esc(dataset.label)}: loaded {result.rows_loaded} of {result.rows_read} rows; "
-        f"skipped {result.rows_skipped}. {len(problems)} problems ({errors} skip a row)."
+        f"skipped {result.rows_skipped}. {_count(len(problems), 'problem')} ({errors} skip a row)."
     )
     with st.expander(f"Problems in {esc(dataset.label)} ({len(problems)})"):
         shown = problems[:MAX_PROBLEMS_SHOWN]
@@ -111,3 +111,7 @@ def load_report(dataset: Dataset) -> None:
         )
         if len(problems) > len(shown):
             st.caption(f"First {len(shown)} shown; run `python -m dashboard validate` for all.")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
