@@ -5,8 +5,7 @@ plus points drawn inside real country shapes), 30 years of dates, a Zipf distrib
 few places hold most events, partners and organisations drawn from the reference lists, and
 figures on trade and investment rows. Nearly every row is valid: a few gazetteer points lie
 just outside a simplified country shape and are reported, as a real table's would be. Tables are
-written once to
-`benchmarks/results/cache/` (git-ignored) and reused by later runs.
+written once to `benchmarks/results/cache/` (git-ignored) and reused by later runs.
 """
 
 from __future__ import annotations
