@@ -275,9 +275,9 @@ def scale(sizes: list[int], app_sizes: list[int], samples: int) -> tuple[str, di
         row("CSV size", lambda e: f"{e['csv_mb']:,.0f} MB"),
         row("rows loaded (problems)", lambda e: f"{e['warm']['rows']:,} ({e['warm']['problems']:,})"),
         row("check + enrich CSV, first time", lambda e: _ms(e["cold"]["load"])),
-        row("  peak memory", lambda e: f"{e['cold']['peak_mb']:,.0f} MB"),
+        row("  peak memory", lambda e: f"{e['cold']['peak_mb']:,.0f} MiB"),
         row("load from Parquet cache", lambda e: _ms(e["warm"]["load"])),
-        row("  peak memory (incl. decks)", lambda e: f"{e['warm']['peak_mb']:,.0f} MB"),
+        row("  peak memory (incl. decks)", lambda e: f"{e['warm']['peak_mb']:,.0f} MiB"),
         row("filter (3 kinds, 2000-2019)", lambda e: _ms(e["warm"]["filter"])),
         row("  rows after filter", lambda e: f"{e['warm']['filtered']:,}"),
     ]
@@ -291,7 +291,7 @@ def scale(sizes: list[int], app_sizes: list[int], samples: int) -> tuple[str, di
         )
     rows.append(row("app first run, Parquet cached", opt("app_first", _ms)))
     rows.append(row("app rerun after filter change", opt("app_rerun", _ms)))
-    rows.append(row("app peak memory", opt("app_peak_mb", lambda v: f"{v:,.0f} MB")))
+    rows.append(row("app peak memory", opt("app_peak_mb", lambda v: f"{v:,.0f} MiB")))
     text = _table(header, rows)
     if len(sizes) > 1:
         growth = []
