@@ -436,7 +436,7 @@ def load_sources(source: Path | str = DEFAULT_SOURCES) -> tuple[pd.DataFrame, tu
             problems.append(Problem(name, line, "-", f"expected {len(header)} fields, found {len(rec)}"))
             continue
         row = dict(zip(header, rec, strict=True))
-        if not row["article"].strip().isdigit():
+        if not re.fullmatch(r"[0-9]{1,5}", row["article"].strip()):
             problems.append(Problem(name, line, "article", f"{_show(row['article'])} is not a whole number"))
             continue
         row["article"] = int(row["article"])

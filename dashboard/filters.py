@@ -25,7 +25,8 @@ VIEW_LABELS: dict[str, str] = {
 #: Query parameters this app reads; anything else in the URL is left alone.
 PARAMS: tuple[str, ...] = ("view", "years", "category", "org", "country", "article", "q", "event", "members")
 MAX_QUERY_LENGTH = 200
-_YEARS_RE = re.compile(r"^\s*(\d{4})\s*(?:[-–:]\s*(\d{4})\s*)?$")
+_YEARS_RE = re.compile(r"^\s*([0-9]{4})\s*(?:[-–:]\s*([0-9]{4})\s*)?$")
+_ARTICLE_RE = re.compile(r"^[0-9]{1,5}$")
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,8 @@ def _split(raw: str) -> list[str]:
 
 
 def _to_int(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 6 else None
+    # str.isdigit() accepts '¹' and other digits int() rejects: match ASCII digits only.
+    return int(text) if _ARTICLE_RE.match(text) else None
 
 
 def _clean_text(text: str) -> str:

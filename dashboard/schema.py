@@ -99,7 +99,8 @@ MAX_LENGTH: dict[str, int] = {
 EVENT_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ISO3_RE = re.compile(r"^[A-Z]{3}$")
 #: ISO 8601 calendar date at year, month or day precision.
-DATE_RE = re.compile(r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?$")
+# [0-9], not \d: \d also matches other scripts' digits, which int() and pandas disagree on.
+DATE_RE = re.compile(r"^(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2}))?)?$")
 
 #: Columns of `sources.csv`.
 SOURCE_COLUMNS: tuple[str, ...] = (

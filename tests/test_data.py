@@ -164,3 +164,9 @@ def test_input_rows_are_not_mutated(tiny_ref):
 def test_country_may_be_empty_only_for_organisation_rows_without_place(tiny_ref, change, ok):
     result = load_rows([row(**change)], tiny_ref)
     assert result.ok is ok, [str(p) for p in result.problems]
+
+
+@pytest.mark.parametrize("date", ["٢٠١٨", "２０１８-11", "2018-1１"])
+def test_dates_must_use_ascii_digits(tiny_ref, date):
+    result = load_rows([row(date_start=date, date_end="")], tiny_ref)
+    assert [p.column for p in result.problems] == ["date_start"]
