@@ -365,7 +365,7 @@ def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendIt
                 "position": [round(row.lon, 4), round(row.lat, 4)],
                 "count": int(row.count),
                 # Area grows with the count; capped so one busy venue cannot hide its region.
-                "radius": round(min(4 + 2.2 * math.sqrt(row.count), 24), 2),
+                "radius": round(min(3 + 1.8 * math.sqrt(row.count), 20), 2),
                 "color": [*colour, 220],
                 "tooltip": row.tooltip,
             }
