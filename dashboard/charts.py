@@ -31,21 +31,34 @@ def events_per_year(events: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["year", "category"]).reset_index(drop=True)
 
 
+def _year_domain(table: pd.DataFrame) -> list[int]:
+    if table.empty:
+        return [2000, 2020]
+    return [int(table["year"].min()) - 1, int(table["year"].max()) + 1]
+
+
+def _bar_width(table: pd.DataFrame) -> float:
+    # Bars one year wide at about 650 px of plot: thin over a century, wide over a decade.
+    lo, hi = _year_domain(table)
+    return round(min(max(600 / (hi - lo), 2.0), 24.0), 1)
+
+
 def timeline_chart(events: pd.DataFrame) -> alt.Chart:
     """Stacked bars: events per year, coloured by category."""
     table = events_per_year(events)
     # A true time axis: 1904 and 2018 are far apart, and an ordinal axis would hide that.
     return (
         alt.Chart(table, title="Events per year, by category")
-        .mark_bar(size=7)
+        .mark_bar(size=_bar_width(table))
         .encode(
             x=alt.X(
                 "year:Q",
                 title="Year (start of event)",
                 axis=alt.Axis(format="d"),
-                scale=alt.Scale(zero=False, nice=False, padding=8),
+                # A year of margin each side, so the first and last bars are drawn whole.
+                scale=alt.Scale(domain=_year_domain(table), nice=False),
             ),
-            y=alt.Y("sum(events):Q", title="Events"),
+            y=alt.Y("sum(events):Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color("category:N", scale=category_scale(), title="Category"),
             tooltip=[alt.Tooltip("year:O"), alt.Tooltip("category:N"), alt.Tooltip("events:Q")],
         )
@@ -79,20 +92,31 @@ def figures_table(events: pd.DataFrame, names: Mapping[str, str] | None = None) 
     return table.sort_values(["unit", "series", "year"]).reset_index(drop=True)
 
 
-def figures_chart(events: pd.DataFrame, names: Mapping[str, str] | None = None) -> alt.FacetChart:
-    """Stated figures over time, one panel per unit so USD and percent never share an axis."""
+def figures_charts(events: pd.DataFrame, names: Mapping[str, str] | None = None) -> list[alt.LayerChart]:
+    """Stated figures over time: one chart per unit, so USD and percent never share an axis."""
     table = figures_table(events, names)
-    base = alt.Chart(table).encode(
-        x=alt.X("year:O", title="Year the figure refers to"),
-        y=alt.Y("value:Q", title="Value", axis=alt.Axis(format="~s")),
-        color=alt.Color("series:N", title="Series"),
-        tooltip=["series:N", "year:O", "label:N", "title:N"],
-    )
-    layered = base.mark_line(point=alt.OverlayMarkDef(size=80)) + base.mark_text(dy=-10).encode(
-        text="label:N"
-    )
-    return (
-        layered.facet(row=alt.Row("unit:N", title=None))
-        .resolve_scale(y="independent")
-        .properties(title="Stated figures over time")
-    )
+    charts = []
+    for unit, part in table.groupby("unit", sort=True):
+        usd = str(unit).upper() == "USD"
+        # Dollar figures read as "7.4 bn"; other units as plain numbers.
+        labels = "format(datum.value / 1e9, '~g') + ' bn'" if usd else "format(datum.value, '~s')"
+        base = alt.Chart(part).encode(
+            x=alt.X(
+                "year:Q",
+                title="Year the figure refers to",
+                axis=alt.Axis(format="d", tickMinStep=1),
+                scale=alt.Scale(zero=False, padding=24),
+            ),
+            y=alt.Y("value:Q", title=f"{unit}", axis=alt.Axis(labelExpr=labels), scale=alt.Scale(zero=True)),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(labelLimit=360)),
+            tooltip=[
+                alt.Tooltip("series:N"),
+                alt.Tooltip("year:Q", format="d"),
+                alt.Tooltip("label:N", title="figure"),
+                alt.Tooltip("title:N"),
+            ],
+        )
+        line = base.mark_line(point=alt.OverlayMarkDef(size=90, filled=True))
+        text = base.mark_text(dy=-12, fontSize=12).encode(text="label:N")
+        charts.append((line + text).properties(title=f"Stated figures in {unit}", height=220))
+    return charts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.charts import events_per_year, figures_chart, figures_table, timeline_chart
+from dashboard.charts import events_per_year, figures_charts, figures_table, timeline_chart
 from tests.conftest import enriched, row
 
 
@@ -58,5 +58,6 @@ def test_figures_table_names_series_and_keeps_units_apart(tiny_ref):
 def test_specs_compile(tiny_ref):
     f = frame(tiny_ref)
     assert timeline_chart(f).to_dict()["mark"]["type"] == "bar"
-    assert "facet" in figures_chart(f).to_dict()
+    charts = figures_charts(f, tiny_ref.country_names)
+    assert [c.to_dict()["title"] for c in charts] == ["Stated figures in USD", "Stated figures in percent"]
     assert timeline_chart(f.iloc[0:0]).to_dict()

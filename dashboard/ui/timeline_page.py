@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.charts import figures_chart, figures_table, timeline_chart
+from dashboard.charts import figures_charts, figures_table, timeline_chart
 from dashboard.formatting import escape_markdown as esc
 from dashboard.ui.context import PageContext
 
@@ -29,7 +29,8 @@ def render(ctx: PageContext) -> None:
     if table.empty:
         st.info("None of the filtered events states a figure. Try the category filter: trade, investment.")
         return
-    st.altair_chart(figures_chart(rows, names), width="stretch")
+    for chart in figures_charts(rows, names):
+        st.altair_chart(chart, width="stretch", height=280)
     st.dataframe(
         table[["year", "series", "label", "title", "event_id"]],
         hide_index=True,
