@@ -7,6 +7,7 @@ import io
 import math
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard.layers import INITIAL_VIEW
 from tests.e2e.conftest import MAP_CANVAS, open_app, screenshot, wait_idle
@@ -58,8 +59,8 @@ def _pixel(lon: float, lat: float, width: float, height: float) -> tuple[float, 
 def test_page_loads_and_the_map_paints(server, page):
     open_app(page, server.url)
     _wait_painted(page)
-    assert page.locator("[data-testid=stException]").count() == 0
-    assert page.get_by_text("Legend").count() >= 1
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    expect(page.get_by_text("Legend").first).to_be_visible()
     screenshot(page, "map-summits")
 
 
@@ -67,7 +68,7 @@ def test_page_loads_and_the_map_paints(server, page):
 def test_each_map_mode_paints(server, page, view):
     open_app(page, f"{server.url}/?view={view}")
     _wait_painted(page)
-    assert page.locator("[data-testid=stException]").count() == 0
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
     screenshot(page, f"map-{view}")
 
 
@@ -102,7 +103,7 @@ def test_clicking_a_marker_opens_its_detail_panel(server, page):
     page.mouse.click(box["x"] + x, box["y"] + y)
     page.get_by_role("heading", name="Vladivostok").first.wait_for(timeout=60_000)
     wait_idle(page)
-    assert page.get_by_text("Article 4").count() >= 1
+    expect(page.get_by_text("Article 4").first).to_be_visible()
     screenshot(page, "detail-vladivostok")
 
 
@@ -111,5 +112,5 @@ def test_other_pages_render(server, page, name):
     page.goto(f"{server.url}/{name}")
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning] h1")
     wait_idle(page)
-    assert page.locator("[data-testid=stException]").count() == 0
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
     screenshot(page, name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import MAP_CANVAS, REPO, Server, open_app, wait_idle
 from tests.e2e.test_browser import _pixel, _wait_painted
@@ -29,9 +30,9 @@ def hostile_server() -> Iterator[Server]:
 
 def _no_live_html(page, dialogs: list[str]) -> None:
     assert dialogs == [], f"a dialog fired: {dialogs}"
-    assert page.locator(INJECTED).count() == 0
+    expect(page.locator(INJECTED)).to_have_count(0)
     assert page.evaluate("() => window.__xss === undefined")
-    assert page.locator("[data-testid=stException]").count() == 0
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
 def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
@@ -57,7 +58,7 @@ def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
         timeout=30_000,
     )
     assert HOSTILE_TITLE in tooltip.first.inner_text()
-    assert tooltip.first.locator("img").count() == 0
+    expect(tooltip.first.locator("img")).to_have_count(0)
     _no_live_html(page, dialogs)
 
     # Detail panel: the card shows the title as text (freeze Date.now for the slow click).
@@ -79,7 +80,8 @@ def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
     page.wait_for_url("**/data**")
     wait_idle(page)
     page.get_by_role("heading", name="Data").first.wait_for()
-    assert page.locator("[data-testid=stDataFrame]").count() >= 1
+    # Under load the grid can mount a moment after the heading: wait for it, don't race it.
+    page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=60_000)
     page.wait_for_timeout(500)
     _no_live_html(page, dialogs)
     page.get_by_role("link", name="Map").click()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import tomllib
 
+from playwright.sync_api import expect
+
 from tests.conftest import row, table_bytes
 from tests.e2e.conftest import READY, REPO, open_app, wait_idle
 
@@ -55,8 +57,8 @@ def test_uploader_takes_csv_only_and_states_the_limit(server, page):
     open_app(page, server.url)
     sidebar = _sidebar(page)
     # The size limit and the file type, as Streamlit's drop zone and our caption state them.
-    assert sidebar.get_by_text(f"{UPLOAD_LIMIT_MB}MB per file").count() == 1
-    assert sidebar.get_by_text(f"CSV only, up to {UPLOAD_LIMIT_MB} MB").count() == 1
+    expect(sidebar.get_by_text(f"{UPLOAD_LIMIT_MB}MB per file")).to_have_count(1)
+    expect(sidebar.get_by_text(f"CSV only, up to {UPLOAD_LIMIT_MB} MB")).to_have_count(1)
     accept = sidebar.locator("[data-testid=stFileUploader] input[type=file]").get_attribute("accept")
     assert ".csv" in accept.split(",")
     assert not {".txt", "text/plain", "*"} & set(accept.split(","))
@@ -64,12 +66,12 @@ def test_uploader_takes_csv_only_and_states_the_limit(server, page):
     _upload(page, "notes.txt", "text/plain", b"not a table\n")
     sidebar.get_by_text("text/plain files are not allowed.").wait_for(timeout=15_000)
     wait_idle(page)
-    assert sidebar.get_by_text("Using events.csv").count() == 1  # the shipped table stays in use
+    expect(sidebar.get_by_text("Using events.csv")).to_have_count(1)  # the shipped table stays in use
 
     _upload(page, "mine.csv", "text/csv", _own_table())
     sidebar.get_by_text("Using mine.csv: 2 events loaded, 1 skipped.").wait_for(timeout=60_000)
     page.get_by_text("loaded 2 of 3 rows; skipped 1.").first.wait_for()
-    assert page.locator("[data-testid=stException]").count() == 0
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
 def _data_page_matches(page, url: str) -> str:
@@ -90,7 +92,7 @@ def test_an_upload_stays_in_its_own_session(server, browser):
         # B, opened before the upload: the secret is nowhere.
         before = _data_page_matches(b, server.url)
         assert " 0 of " in before, before
-        assert b.get_by_text("No events match these filters").count() == 1
+        expect(b.get_by_text("No events match these filters")).to_have_count(1)
 
         # A uploads its own table, then searches it through the sidebar on the Data page.
         open_app(a, server.url)
@@ -103,20 +105,20 @@ def test_an_upload_stays_in_its_own_session(server, browser):
         _sidebar(a).get_by_label("Search text").press("Enter")
         a.get_by_text(f"mentioning “{SECRET}”").first.wait_for()
         wait_idle(a)
-        assert a.get_by_text("1 of 2 events.").count() >= 1
+        expect(a.get_by_text("1 of 2 events.").first).to_be_visible()
 
         # B again (a rerun of its session) and a brand-new session C: still nothing.
         after = _data_page_matches(b, server.url)
         assert " 0 of " in after, after
-        assert b.get_by_text("No events match these filters").count() == 1
-        assert _sidebar(b).get_by_text("Using events.csv").count() == 1
+        expect(b.get_by_text("No events match these filters")).to_have_count(1)
+        expect(_sidebar(b).get_by_text("Using events.csv")).to_have_count(1)
         c = contexts[0].browser.new_context(viewport={"width": 1200, "height": 900})
         contexts.append(c)
         fresh = c.new_page()
         fresh.set_default_timeout(60_000)
         assert " 0 of " in _data_page_matches(fresh, server.url)
-        assert _sidebar(fresh).get_by_text("Using events.csv").count() == 1
-        assert fresh.get_by_text("No events match these filters").count() == 1
+        expect(_sidebar(fresh).get_by_text("Using events.csv")).to_have_count(1)
+        expect(fresh.get_by_text("No events match these filters")).to_have_count(1)
     finally:
         for ctx in contexts:
             ctx.close()
