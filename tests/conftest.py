@@ -109,6 +109,23 @@ def row(**values) -> dict[str, str]:
     return base
 
 
+def figure_row(event_id: str, year: str, value: str, unit: str, **values) -> dict[str, str]:
+    """A stated trade figure with no place, Russia-Singapore unless overridden."""
+    cells = {"participants": "RUS;SGP", "organisations": "", **values}
+    return row(
+        event_id=event_id,
+        category="trade",
+        value=value,
+        unit=unit,
+        date_start=year,
+        date_end="",
+        place="",
+        lat="",
+        lon="",
+        **cells,
+    )
+
+
 def table_bytes(rows: list[dict[str, str]], columns=EVENT_COLUMNS, newline: str = "\n") -> bytes:
     buffer = io.StringIO(newline="")
     # QUOTE_ALL: with QUOTE_MINIMAL a lone carriage return inside a cell would go unquoted.

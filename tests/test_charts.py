@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashboard.charts import events_per_year, figures_charts, figures_table, timeline_chart
-from tests.conftest import enriched, row
+from tests.conftest import enriched, figure_row, row
 
 
 def frame(ref):
@@ -12,26 +12,8 @@ def frame(ref):
             row(event_id="a"),
             row(event_id="b", category="meeting"),
             row(event_id="c", date_start="", date_end=""),
-            row(
-                event_id="t1",
-                category="trade",
-                value="1900000000",
-                unit="USD",
-                date_start="2007",
-                date_end="",
-                participants="RUS;SGP",
-                organisations="",
-            ),
-            row(
-                event_id="t2",
-                category="trade",
-                value="35",
-                unit="percent",
-                date_start="2017",
-                date_end="",
-                participants="RUS",
-                organisations="ASEAN",
-            ),
+            figure_row("t1", "2007", "1900000000", "USD"),
+            figure_row("t2", "2017", "35", "percent", participants="RUS", organisations="ASEAN"),
         ],
         ref,
     )

@@ -18,7 +18,7 @@ from dashboard.layers import (
     flow_table,
     place_table,
 )
-from tests.conftest import enriched, row
+from tests.conftest import enriched, figure_row, row
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -29,45 +29,9 @@ def frame(tiny_ref):
         [
             row(event_id="s1"),
             row(event_id="s2", category="meeting", participants="RUS;SGP", organisations=""),
-            row(
-                event_id="t1",
-                category="trade",
-                value="1900000000",
-                unit="USD",
-                date_start="2007",
-                date_end="",
-                participants="RUS;SGP",
-                organisations="",
-                place="",
-                lat="",
-                lon="",
-            ),
-            row(
-                event_id="t2",
-                category="trade",
-                value="7400000000",
-                unit="USD",
-                date_start="2017",
-                date_end="",
-                participants="RUS;SGP",
-                organisations="",
-                place="",
-                lat="",
-                lon="",
-            ),
-            row(
-                event_id="a1",
-                category="trade",
-                value="35",
-                unit="percent",
-                date_start="2017",
-                date_end="",
-                participants="RUS",
-                organisations="ASEAN",
-                place="",
-                lat="",
-                lon="",
-            ),
+            figure_row("t1", "2007", "1900000000", "USD"),
+            figure_row("t2", "2017", "7400000000", "USD"),
+            figure_row("a1", "2017", "35", "percent", participants="RUS", organisations="ASEAN"),
             row(
                 event_id="p1",
                 title="Talks",

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.formatting import escape_markdown as esc
+from dashboard.schema import SOURCE_COLUMNS
 from dashboard.ui import components
 from dashboard.ui.context import PageContext
 
@@ -31,18 +32,7 @@ def render(ctx: PageContext) -> None:
     table = sources.merge(per_article, left_on="article", right_index=True, how="left")
     table[["events", "inferred"]] = table[["events", "inferred"]].fillna(0).astype(int)
     st.dataframe(
-        table[
-            [
-                "article",
-                "title",
-                "outlet",
-                "original_publisher",
-                "author",
-                "published_year",
-                "events",
-                "inferred",
-            ]
-        ],
+        table[[c for c in SOURCE_COLUMNS if c != "notes"] + ["events", "inferred"]],
         hide_index=True,
         width="stretch",
         column_config={
