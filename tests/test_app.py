@@ -135,3 +135,12 @@ def test_a_bad_table_from_the_environment_loads_its_valid_rows(tmp_path, monkeyp
     at = run()
     assert any("loaded 1 of 2 rows; skipped 1" in w.value for w in at.warning)
     assert at.expander[0].label.startswith("Problems in mine.csv")
+
+
+def test_event_in_the_url_opens_its_card_and_can_be_cleared():
+    event_id = "2019-04-25-vladivostok-putin-kim-summit"
+    at = run({"event": event_id})
+    assert any(h.value == "Selected event" for h in at.subheader)
+    assert at.query_params["event"] == event_id
+    next(b for b in at.button if b.label == "Clear selected event").click().run()
+    assert "event" not in at.query_params
