@@ -171,7 +171,7 @@ def points_near_countries(
 
 
 def enrich(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
-    """Add the derived columns every view needs, once: years, names, continent, partners.
+    """Add the derived columns every view needs, once, and put the rows in date order.
 
     The spatial join (which country's shape holds each point) happens here and nowhere else.
     """
@@ -207,7 +207,10 @@ def enrich(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
         for cell in participants.unique()
     }
     out["partners"] = [partners[cell] for cell in participants]
-    return out
+    # One order for every view and every export: chronological, undated last, then by id.
+    when = out["date_start"].fillna("").replace("", "~").to_numpy(dtype=str)  # "~" sorts after digits
+    order = np.lexsort((out["event_id"].to_numpy(dtype=str), when))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def sea_polygon() -> list[list[float]]:

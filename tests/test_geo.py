@@ -48,12 +48,28 @@ def test_enrich_adds_years_names_partners_and_point_country(tiny_ref):
         ],
         tiny_ref,
     )
-    assert frame["year_start"].tolist() == [2018, 2003]
-    assert frame["year_end"].tolist() == [2018, 2008]
-    assert frame["country_name"].tolist() == ["Singapore", "North Korea"]
+    # Rows come back in date order: the 2003 talks first.
+    assert frame["event_id"].tolist() == ["b", "2018-11-singapore-summit"]
+    assert frame["year_start"].tolist() == [2003, 2018]
+    assert frame["year_end"].tolist() == [2008, 2018]
+    assert frame["country_name"].tolist() == ["North Korea", "Singapore"]
     assert frame["continent"].tolist() == ["Asia", "Asia"]
-    assert frame["point_iso3"].tolist() == ["SGP", ""]
-    assert frame["partners"].tolist() == ["", "PRK"]
+    assert frame["point_iso3"].tolist() == ["", "SGP"]
+    assert frame["partners"].tolist() == ["PRK", ""]
+
+
+def test_enrich_orders_by_date_with_undated_last(tiny_ref):
+    frame = enriched(
+        [
+            row(event_id="z", date_start="", date_end=""),
+            row(event_id="b", date_start="2018-11", date_end=""),
+            row(event_id="a", date_start="2018-11", date_end=""),
+            row(event_id="c", date_start="1996", date_end=""),
+        ],
+        tiny_ref,
+    )
+    assert frame["event_id"].tolist() == ["c", "a", "b", "z"]
+    assert frame.index.tolist() == [0, 1, 2, 3]
 
 
 def test_enrich_leaves_input_unchanged(tiny_ref):

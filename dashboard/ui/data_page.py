@@ -56,7 +56,8 @@ def render(ctx: PageContext) -> None:
     )
     # The table shows figures as people read them; the downloads keep value and unit apart.
     shown = rows.assign(figure=[format_value(v, u) for v, u in zip(rows["value"], rows["unit"], strict=True)])
-    table = shown[SHOWN_COLUMNS].sort_values(["date_start", "event_id"], na_position="last")
+    # Same rows, same order as the downloads: the dataset is kept in date order (geo.enrich).
+    table = shown[SHOWN_COLUMNS]
     picked = st.dataframe(
         table,
         hide_index=True,

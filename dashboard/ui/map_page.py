@@ -137,9 +137,7 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
             if obj.get("aggregate"):
                 heading += " (organisation-level aggregate)"
         st.subheader(esc(heading))
-        components.event_cards(
-            chosen.sort_values(["date_start", "event_id"], na_position="last"), ctx.dataset
-        )
+        components.event_cards(chosen, ctx.dataset)
         return
     if layer in (COUNTRIES, CHOROPLETH, "russia"):
         props = obj.get("properties", obj)
@@ -154,9 +152,7 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
         st.subheader(esc(f"{name}: {_plural(len(involved), 'event')}"))
         if (iso3,) != ctx.state.countries:
             st.button(f"Filter to {name}", on_click=_set_country, args=(iso3,))
-        components.event_cards(
-            involved.sort_values(["date_start", "event_id"], na_position="last"), ctx.dataset
-        )
+        components.event_cards(involved, ctx.dataset)
 
 
 def _plural(n: int, word: str) -> str:
