@@ -144,3 +144,22 @@ def test_event_in_the_url_opens_its_card_and_can_be_cleared():
     assert at.query_params["event"] == event_id
     next(b for b in at.button if b.label == "Clear selected event").click().run()
     assert "event" not in at.query_params
+
+
+@pytest.mark.parametrize(
+    ("layer", "obj", "heading"),
+    [
+        ("trade-arcs", {"target": "SGP"}, "Russia → Singapore: 4 figures"),
+        (
+            "trade-arcs",
+            {"target": "ASEAN", "aggregate": True},
+            "Russia → Association of Southeast Asian Nations: 2 figures (ASEAN: organisation-level aggregate",
+        ),
+        ("tie-arcs", {"target": "PRK"}, "Russia → North Korea:"),
+    ],
+)
+def test_selecting_an_arc_lists_its_events(layer, obj, heading):
+    at = run({"view": "flows"})
+    at.session_state["map-flows"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
+    at.run()
+    assert any(h.value.startswith(heading) for h in at.subheader), [h.value for h in at.subheader]

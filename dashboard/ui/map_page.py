@@ -122,20 +122,20 @@ def _selection(event) -> tuple[str, dict] | None:
 
 def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
     events, ref = ctx.rows, ctx.dataset.reference
-    if layer in (PLACES, TRADE_ARCS, TIE_ARCS):
+    if layer == PLACES:
         # The deck carries no event ids (they would grow with the table): look the rows up.
-        if layer == PLACES:
-            chosen = events_at_place(events, str(obj.get("place", "")), obj.get("position"))
-        else:
-            kind = "figure" if layer == TRADE_ARCS else "tie"
-            chosen = events_on_arc(events, kind, str(obj.get("target", "")))
-        if layer == PLACES:
-            heading = f"{obj.get('place', '')}: {_plural(len(chosen), 'event')}"
-        else:
-            noun = "figure" if layer == TRADE_ARCS else "event"
-            heading = f"Russia → {obj.get('target', '')}: {_plural(len(chosen), noun)}"
-            if obj.get("aggregate"):
-                heading += " (organisation-level aggregate)"
+        chosen = events_at_place(events, str(obj.get("place", "")), obj.get("position"))
+        st.subheader(esc(f"{obj.get('place', '')}: {_plural(len(chosen), 'event')}"))
+        components.event_cards(chosen, ctx.dataset)
+        return
+    if layer in (TRADE_ARCS, TIE_ARCS):
+        kind, noun = ("figure", "figure") if layer == TRADE_ARCS else ("tie", "event")
+        target = str(obj.get("target", ""))
+        chosen = events_on_arc(events, kind, target)
+        name = ref.country_names.get(target) or ref.org_names.get(target, target)
+        heading = f"Russia → {name}: {_plural(len(chosen), noun)}"
+        if obj.get("aggregate"):
+            heading += f" ({target}: organisation-level aggregate, not split across members)"
         st.subheader(esc(heading))
         components.event_cards(chosen, ctx.dataset)
         return
