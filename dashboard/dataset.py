@@ -19,7 +19,7 @@ import pandas as pd
 
 from dashboard.data import DEFAULT_EVENTS, DEFAULT_SOURCES, LoadResult, Problem, load_events, load_sources
 from dashboard.filters import Vocabulary
-from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference
+from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference, split_list
 from dashboard.schema import EVENT_COLUMNS
 
 ENV_EVENTS = "SUMMIT_ATLAS_EVENTS"
@@ -55,6 +55,14 @@ class Dataset:
         if "vocabulary" not in self._memo:
             self._memo["vocabulary"] = self._vocabulary()
         return self._memo["vocabulary"]
+
+    def codes_in_use(self, column: str) -> tuple[str, ...]:
+        """The distinct codes a `;`-separated column holds, sorted; worked out once per dataset."""
+        key = ("codes", column)
+        if key not in self._memo:
+            cells = self.events[column].dropna().unique()  # few distinct cells, even in 1M rows
+            self._memo[key] = tuple(sorted({code for cell in cells for code in split_list(str(cell))}))
+        return self._memo[key]
 
     def _vocabulary(self) -> Vocabulary:
         years = pd.concat([self.events["year_start"], self.events["year_end"]]).dropna()

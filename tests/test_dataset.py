@@ -58,3 +58,14 @@ def test_an_unwritable_cache_is_skipped(table, tmp_path, tiny_ref, monkeypatch):
     sources, problems = load_sources()
     result = ds.build_dataset(table, tiny_ref, sources, problems, cache_dir=blocker / "c")
     assert len(result.events) == 5
+
+
+def test_codes_in_use_are_distinct_and_sorted():
+    from dashboard.dataset import load_dataset
+
+    dataset = load_dataset()
+    orgs = dataset.codes_in_use("organisations")
+    assert orgs == tuple(sorted(set(orgs)))
+    assert {"ASEAN", "EAS", "APEC", "BRICS"} <= set(orgs)
+    assert "" not in dataset.codes_in_use("country_iso3")
+    assert dataset.codes_in_use("participants") is dataset.codes_in_use("participants")  # memoised

@@ -85,7 +85,7 @@ def sidebar_filters(dataset: Dataset, sb) -> FilterState:
     categories = sb.multiselect(
         "Kinds of event", list(CATEGORIES), key=WIDGETS["categories"], placeholder="All kinds"
     )
-    used_orgs = _used(dataset.events["organisations"])
+    used_orgs = set(dataset.codes_in_use("organisations"))
     org_options = sorted(used_orgs | set(st.session_state[WIDGETS["orgs"]]), key=str.lower)
     orgs = sb.multiselect(
         "Organisations and forums",
@@ -95,7 +95,7 @@ def sidebar_filters(dataset: Dataset, sb) -> FilterState:
         placeholder="All organisations",
     )
     names = ref.country_names
-    used = _used(dataset.events["participants"]) | set(dataset.events["country_iso3"])
+    used = set(dataset.codes_in_use("participants")) | set(dataset.codes_in_use("country_iso3"))
     country_options = sorted(
         used | set(st.session_state[WIDGETS["countries"]]), key=lambda c: names.get(c, c)
     )
@@ -134,10 +134,3 @@ def sidebar_filters(dataset: Dataset, sb) -> FilterState:
 
 def url_notices() -> tuple[str, ...]:
     return st.session_state.get(NOTICES_KEY, ())
-
-
-def _used(cells) -> set[str]:
-    out: set[str] = set()
-    for cell in cells.fillna(""):
-        out.update(p.strip() for p in cell.split(";") if p.strip())
-    return out
