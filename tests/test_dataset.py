@@ -61,9 +61,7 @@ def test_an_unwritable_cache_is_skipped(table, tmp_path, tiny_ref, monkeypatch):
 
 
 def test_codes_in_use_are_distinct_and_sorted():
-    from dashboard.dataset import load_dataset
-
-    dataset = load_dataset()
+    dataset = ds.load_dataset()
     orgs = dataset.codes_in_use("organisations")
     assert orgs == tuple(sorted(set(orgs)))
     assert {"ASEAN", "EAS", "APEC", "BRICS"} <= set(orgs)
