@@ -53,6 +53,11 @@ MEMBER_COLOUR = (49, 130, 189)
 MAX_TOOLTIP_LINES = 8
 #: Place names drawn on the map, busiest first; every place keeps its marker and tooltip.
 MAX_LABELS = 60
+#: Beyond this many places, markers stand for grid cells: the deck stays under its byte budget
+#: (about 600 bytes a marker beside ~520 KB of country shapes) however many places a table has.
+MAX_MARKERS = 300
+#: Grid sizes tried, in degrees, finest first.
+CELL_SIZES: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 45.0)
 #: deck.gl renders `text` with innerText: data never becomes HTML. The style keeps it readable.
 TOOLTIP = {
     "text": "{tooltip}",
@@ -124,6 +129,63 @@ def place_table(events: pd.DataFrame) -> pd.DataFrame:
     places["count"] = places["count"].astype(int)
     table = places[columns].reset_index(drop=True)
     return table.sort_values(["count", "place"], ascending=[False, True], kind="stable")
+
+
+def marker_table(places: pd.DataFrame, max_markers: int = MAX_MARKERS) -> pd.DataFrame:
+    """The markers to draw: the places themselves, or grid cells when places are too many.
+
+    A cell's marker sits at the count-weighted centre of its places, is named after its busiest
+    place and coloured by that place's dominant kind; its tooltip lists its busiest places.
+    `cell` is "" for a single place, else "size:row:col" (see `events_in_cell`).
+    """
+    if len(places) <= max_markers:
+        return places.assign(cell="", places=1)
+    for size in CELL_SIZES:
+        rows = np.floor(places["lat"].to_numpy() / size).astype(int)
+        cols = np.floor(places["lon"].to_numpy() / size).astype(int)
+        if len(set(zip(rows, cols, strict=True))) <= max_markers:
+            break
+    grid = places.assign(cell=[f"{size:g}:{r}:{c}" for r, c in zip(rows, cols, strict=True)])
+    grid = grid.sort_values(["count", "place"], ascending=[False, True], kind="stable")
+    out = []
+    for cell, group in grid.groupby("cell", sort=False):
+        weights = group["count"].to_numpy(dtype=float)
+        total = int(weights.sum())
+        top = group.iloc[0]
+        lines = [
+            f"{p}, {c}: {_plural(int(n), 'event')}"
+            for p, c, n in zip(group["place"], group["country_name"], group["count"], strict=True)
+        ]
+        head = f"Around {top['place']}: {_plural(total, 'event')} at {_plural(len(group), 'place')}"
+        out.append(
+            {
+                "place": top["place"],
+                "country_name": top["country_name"],
+                "lat": float(np.average(group["lat"], weights=weights)),
+                "lon": float(np.average(group["lon"], weights=weights)),
+                "count": total,
+                "category": top["category"],
+                "tooltip": _tooltip(head + " (zoom in, or filter, to see each)", lines),
+                "cell": cell,
+                "places": len(group),
+            }
+        )
+    table = pd.DataFrame(out)
+    return table.sort_values(["count", "place"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def events_in_cell(events: pd.DataFrame, cell: str) -> pd.DataFrame:
+    """The events behind a grid-cell marker (`cell` as `marker_table` writes it)."""
+    try:
+        size_text, row_text, col_text = cell.split(":")
+        size, row, col = float(size_text), int(row_text), int(col_text)
+    except ValueError:
+        return events.iloc[0:0]
+    placed = events["place"].fillna("") != ""
+    inside = (np.floor(events["lat"] / size) == row) & (np.floor(events["lon"] / size) == col)
+    return events[(placed & inside.fillna(False)).to_numpy(dtype=bool)]
 
 
 def country_counts(events: pd.DataFrame) -> pd.Series:
@@ -356,8 +418,9 @@ def base_layers(
 
 def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendItem]]:
     places = place_table(events)
+    markers_table = marker_table(places)
     data = []
-    for row in places.itertuples():
+    for row in markers_table.itertuples():
         colour = CATEGORY_COLOURS.get(row.category, (0, 0, 0))
         data.append(
             {
@@ -368,6 +431,7 @@ def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendIt
                 "radius": round(min(3 + 1.8 * math.sqrt(row.count), 20), 2),
                 "color": [*colour, 220],
                 "tooltip": row.tooltip,
+                **({"cell": row.cell, "places": int(row.places)} if row.cell else {}),
             }
         )
     markers = pdk.Layer(
@@ -389,7 +453,7 @@ def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendIt
         id=LABELS,
         # Labels for the busiest places only: more would overlap, and cost bytes on every rerun.
         data=[
-            {"position": d["position"], "text": d["place"], "radius": d["radius"]} for d in data[:MAX_LABELS]
+            {"position": d["position"], "text": _label(d), "radius": d["radius"]} for d in data[:MAX_LABELS]
         ],
         get_position="position",
         get_text="text",
@@ -406,9 +470,24 @@ def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendIt
         font_settings={"sdf": True},
         pickable=False,
     )
-    shown = [c for c in CATEGORIES if c in set(places["category"])]
+    shown = [c for c in CATEGORIES if c in set(markers_table["category"])]
     legend = [LegendItem(c, CATEGORY_COLOURS[c], "circle") for c in shown]
+    if len(markers_table) < len(places):
+        size = markers_table["cell"].iloc[0].split(":")[0]
+        legend.append(
+            LegendItem(
+                f"{len(places):,} places grouped into {len(markers_table):,} cells of {size}°",
+                (0, 0, 0),
+                "note",
+            )
+        )
     return [markers, labels], legend
+
+
+def _label(marker: dict) -> str:
+    """A marker's name on the map: the place, or a cell's busiest place and how many others."""
+    extra = marker.get("places", 1) - 1
+    return f"{marker['place']} +{extra}" if extra > 0 else marker["place"]
 
 
 def count_bin(count: int) -> int:

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from dashboard.layers import (
+    MAX_MARKERS,
     build_deck,
     count_bin,
     country_counts,
+    events_in_cell,
     flow_table,
+    marker_table,
     place_table,
 )
 from tests.conftest import enriched, figure_row, row
@@ -153,3 +156,50 @@ def test_deck_sends_each_country_shape_once(frame, tiny_ref):
     shapes = [f["properties"]["iso3"] for c in collections for f in c["features"]]
     assert sorted(shapes) == ["PRK", "RUS", "SGP", "ZAF"]
     assert "event_ids" not in deck.to_json()
+
+
+def test_marker_table_keeps_places_when_they_are_few(frame):
+    places = place_table(frame)
+    markers = marker_table(places)
+    assert markers["place"].tolist() == places["place"].tolist()
+    assert (markers["cell"] == "").all()
+
+
+def test_marker_table_groups_places_into_cells_beyond_the_cap(tiny_ref):
+    rows = [
+        row(event_id="a", place="Singapore", lat="1.29", lon="103.85"),
+        row(event_id="b", place="Singapore", lat="1.29", lon="103.85"),
+        row(event_id="c", place="Jurong", lat="1.33", lon="103.72"),
+        row(event_id="p", place="Pyongyang", country_iso3="PRK", lat="39.03", lon="125.75"),
+    ]
+    frame = enriched(rows, tiny_ref)
+    markers = marker_table(place_table(frame), max_markers=2)
+    assert markers[["place", "count", "places"]].values.tolist() == [["Singapore", 3, 2], ["Pyongyang", 1, 1]]
+    cell = markers.iloc[0]["cell"]
+    assert cell.startswith("0.5:")
+    assert "Around Singapore: 3 events at 2 places" in markers.iloc[0]["tooltip"]
+    assert sorted(events_in_cell(frame, cell)["event_id"]) == ["a", "b", "c"]
+    assert events_in_cell(frame, "nonsense").empty
+
+
+def test_deck_bytes_stay_bounded_with_many_places(tiny_ref):
+    # 2,000 distinct places in Russia's box: markers are capped, so the deck stays small.
+    rows = [
+        row(
+            event_id=f"e{i}",
+            place=f"Town {i}",
+            country_iso3="RUS",
+            lat=f"{45 + (i % 40) * 0.7:.2f}",
+            lon=f"{35 + (i // 40) * 2.8:.2f}",
+            participants="RUS",
+            organisations="",
+        )
+        for i in range(2000)
+    ]
+    frame = enriched(rows, tiny_ref)
+    deck, legend = build_deck("summits", frame, tiny_ref)
+    spec = json.loads(deck.to_json())
+    markers = next(layer for layer in spec["layers"] if layer["id"] == "places")["data"]
+    assert len(markers) <= MAX_MARKERS
+    assert sum(m["count"] for m in markers) == 2000
+    assert "grouped into" in legend[-1].label

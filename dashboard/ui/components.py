@@ -29,6 +29,9 @@ def legend(items: list[LegendItem], notes: list[str] = ()) -> None:
     }
     rows = []
     for item in items:
+        if item.kind == "note":
+            rows.append(f'<div style="margin:6px 0;color:#555">{html.escape(item.label)}</div>')
+            continue
         r, g, b = item.colour[:3]
         style = shapes.get(item.kind, shapes["swatch"])
         rows.append(

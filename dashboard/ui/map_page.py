@@ -15,6 +15,7 @@ from dashboard.layers import (
     TRADE_ARCS,
     build_deck,
     events_at_place,
+    events_in_cell,
     events_on_arc,
 )
 from dashboard.ui import components
@@ -124,8 +125,14 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
     events, ref = ctx.rows, ctx.dataset.reference
     if layer == PLACES:
         # The deck carries no event ids (they would grow with the table): look the rows up.
-        chosen = events_at_place(events, str(obj.get("place", "")), obj.get("position"))
-        st.subheader(esc(f"{obj.get('place', '')}: {_plural(len(chosen), 'event')}"))
+        if obj.get("cell"):
+            chosen = events_in_cell(events, str(obj["cell"]))
+            heading = f"Around {obj.get('place', '')}: {_plural(len(chosen), 'event')}"
+            heading += f" at {_plural(int(obj.get('places', 0)), 'place')}"
+        else:
+            chosen = events_at_place(events, str(obj.get("place", "")), obj.get("position"))
+            heading = f"{obj.get('place', '')}: {_plural(len(chosen), 'event')}"
+        st.subheader(esc(heading))
         components.event_cards(chosen, ctx.dataset)
         return
     if layer in (TRADE_ARCS, TIE_ARCS):
