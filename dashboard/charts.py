@@ -93,10 +93,16 @@ def figures_table(events: pd.DataFrame, names: Mapping[str, str] | None = None) 
 
 
 def figures_charts(events: pd.DataFrame, names: Mapping[str, str] | None = None) -> list[alt.LayerChart]:
-    """Stated figures over time: one chart per unit, so USD and percent never share an axis."""
+    """Stated figures over time: one chart per unit, so USD and percent never share an axis.
+
+    Only units stated for two or more years make a chart: a lone point is no trend, and the
+    table under the charts lists every figure anyway.
+    """
     table = figures_table(events, names)
     charts = []
     for unit, part in table.groupby("unit", sort=True):
+        if part["year"].nunique() < 2:
+            continue
         usd = str(unit).upper() == "USD"
         # Dollar figures read as "7.4 bn"; other units as plain numbers.
         labels = "format(datum.value / 1e9, '~g') + ' bn'" if usd else "format(datum.value, '~s')"

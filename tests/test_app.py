@@ -97,7 +97,9 @@ def test_selecting_a_country_offers_it_as_the_filter():
 def test_timeline_page():
     at = run(page="timeline")
     assert at.title[0].value == "Timeline"
-    assert len(at.get("vega_lite_chart")) >= 3  # the timeline, then one chart of figures per unit
+    assert (
+        len(at.get("vega_lite_chart")) == 2
+    )  # the timeline, and the USD figures (the one unit with a trend)
 
 
 def test_data_page_offers_both_downloads_of_the_filtered_rows():

@@ -40,6 +40,16 @@ def test_figures_table_names_series_and_keeps_units_apart(tiny_ref):
 def test_specs_compile(tiny_ref):
     f = frame(tiny_ref)
     assert timeline_chart(f).to_dict()["mark"]["type"] == "bar"
-    charts = figures_charts(f, tiny_ref.country_names)
-    assert [c.to_dict()["title"] for c in charts] == ["Stated figures in USD", "Stated figures in percent"]
+    # The tiny frame states each unit for one year only: no trend, so no chart.
+    assert figures_charts(f, tiny_ref.country_names) == []
+    more = enriched(
+        [
+            figure_row("u1", "2007", "1900000000", "USD"),
+            figure_row("u2", "2017", "7400000000", "USD"),
+            figure_row("p1", "2017", "35", "percent"),
+        ],
+        tiny_ref,
+    )
+    charts = figures_charts(more, tiny_ref.country_names)
+    assert [c.to_dict()["title"] for c in charts] == ["Stated figures in USD"]
     assert timeline_chart(f.iloc[0:0]).to_dict()
