@@ -428,7 +428,7 @@ def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendIt
                 "position": [round(row.lon, 4), round(row.lat, 4)],
                 "count": int(row.count),
                 # Area grows with the count; capped so one busy venue cannot hide its region.
-                "radius": round(min(3 + 1.8 * math.sqrt(row.count), 20), 2),
+                "radius": round(min(5 + 2.6 * math.sqrt(row.count), 28), 2),
                 "color": [*colour, 220],
                 "tooltip": row.tooltip,
                 **({"cell": row.cell, "places": int(row.places)} if row.cell else {}),
@@ -440,7 +440,7 @@ def summits_layers(events: pd.DataFrame) -> tuple[list[pdk.Layer], list[LegendIt
         data=data,
         get_position="position",
         get_radius="radius",
-        radius_units="pixels",
+        radius_units="'pixels'",  # quoted: a constant, not an expression
         get_fill_color="color",
         get_line_color=[255, 255, 255],
         line_width_min_pixels=1,
@@ -574,7 +574,7 @@ def flows_layers(events: pd.DataFrame, reference: Reference) -> tuple[list[pdk.L
                 get_source_color=[*colour, 200],
                 get_target_color=[*colour, 200],
                 get_width="width",
-                width_units="pixels",
+                width_units="'pixels'",  # quoted: a constant, not an expression
                 get_height=0.5 if kind == "figure" else 0.3,
                 great_circle=False,
                 pickable=True,

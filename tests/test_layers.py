@@ -203,3 +203,14 @@ def test_deck_bytes_stay_bounded_with_many_places(tiny_ref):
     assert len(markers) <= MAX_MARKERS
     assert sum(m["count"] for m in markers) == 2000
     assert "grouped into" in legend[-1].label
+
+
+@pytest.mark.parametrize("view", ["summits", "partnerships", "flows"])
+def test_only_accessors_are_expressions(frame, tiny_ref, view):
+    # pydeck reads an unquoted string as an expression: `radius_units="pixels"` once became
+    # "@@=pixels" and deck.gl fell back to metres. Only get* accessors may be expressions.
+    deck, _ = build_deck(view, frame, tiny_ref)
+    for layer in json.loads(deck.to_json())["layers"]:
+        for key, value in layer.items():
+            if isinstance(value, str) and value.startswith("@@="):
+                assert key.startswith("get"), (layer["id"], key, value)
