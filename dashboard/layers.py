@@ -52,7 +52,7 @@ COUNT_COLOURS: tuple[tuple[int, int, int], ...] = (
 MEMBER_COLOUR = (49, 130, 189)
 MAX_TOOLTIP_LINES = 8
 #: Place names drawn on the map, busiest first; every place keeps its marker and tooltip.
-MAX_LABELS = 60
+MAX_LABELS = 30
 #: Beyond this many places, markers stand for grid cells: the deck stays under its byte budget
 #: (about 600 bytes a marker beside ~520 KB of country shapes) however many places a table has.
 MAX_MARKERS = 300
