@@ -39,3 +39,8 @@ def format_value(value, unit: str) -> str:
         return f"USD {value:,.0f}"
     number = f"{value:,.0f}" if value.is_integer() else f"{value:,}"
     return f"{number} {unit}"
+
+
+def plural(n: int, word: str) -> str:
+    """`1 event`, `2 events`: a count with its noun."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -19,7 +19,7 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from dashboard.formatting import format_value
+from dashboard.formatting import format_value, plural
 from dashboard.geo import RUSSIA_ISO3, Reference, sea_polygon, split_list
 from dashboard.schema import CATEGORIES, CATEGORY_COLOURS, FIGURE_CATEGORIES
 
@@ -114,7 +114,7 @@ def place_table(events: pd.DataFrame) -> pd.DataFrame:
         lines.setdefault(key, []).append(line)
     places = places.reset_index()
     places["tooltip"] = [
-        _tooltip(f"{p}, {name}: {_plural(n, 'event')}", lines[(p, la, lo)], n)
+        _tooltip(f"{p}, {name}: {plural(n, 'event')}", lines[(p, la, lo)], n)
         for p, la, lo, name, n in zip(
             places["place"],
             places["lat"],
@@ -153,10 +153,10 @@ def marker_table(places: pd.DataFrame, max_markers: int = MAX_MARKERS) -> pd.Dat
         total = int(weights.sum())
         top = group.iloc[0]
         lines = [
-            f"{p}, {c}: {_plural(int(n), 'event')}"
+            f"{p}, {c}: {plural(int(n), 'event')}"
             for p, c, n in zip(group["place"], group["country_name"], group["count"], strict=True)
         ]
-        head = f"Around {top['place']}: {_plural(total, 'event')} at {_plural(len(group), 'place')}"
+        head = f"Around {top['place']}: {plural(total, 'event')} at {plural(len(group), 'place')}"
         out.append(
             {
                 "place": top["place"],
@@ -304,7 +304,7 @@ def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
                 "usd": latest_usd,
                 "width": _arc_width(kind, int(n), latest_usd),
                 "tooltip": _tooltip(
-                    f"{title}: {_plural(int(n), label)}", lines[(kind, target_type, code)], int(n)
+                    f"{title}: {plural(int(n), label)}", lines[(kind, target_type, code)], int(n)
                 ),
             }
         )
@@ -335,7 +335,7 @@ def events_on_arc(events: pd.DataFrame, kind: str, target: str) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=4)
-def _countries_features(reference_id: int, reference: Reference) -> dict:
+def _countries_features(reference: Reference) -> dict:
     features = []
     for iso3, name, geom in zip(
         reference.countries["iso3"],
@@ -355,7 +355,7 @@ def _countries_features(reference_id: int, reference: Reference) -> dict:
 
 def countries_collection(reference: Reference, codes: Sequence[str] | None = None) -> dict:
     """Country shapes as a GeoJSON dict; only `codes` if given. Built once per reference."""
-    base = _countries_features(id(reference), reference)
+    base = _countries_features(reference)
     if codes is None:
         return base
     wanted = set(codes)
@@ -520,7 +520,7 @@ def partnerships_layers(
         features = []
         for f in collection["features"]:
             n = int(counts[f["properties"]["iso3"]])
-            label = f"{f['properties']['name']}: {_plural(n, 'event')} with Russia"
+            label = f"{f['properties']['name']}: {plural(n, 'event')} with Russia"
             features.append(_recolour(f, COUNT_COLOURS[count_bin(n)], label, count=n))
         legend = []
         for i, lower in enumerate(COUNT_BINS):
@@ -528,7 +528,7 @@ def partnerships_layers(
             if upper is None:
                 text = f"{lower}+ events"
             elif upper == lower:
-                text = _plural(lower, "event")
+                text = plural(lower, "event")
             else:
                 text = f"{lower}-{upper} events"
             legend.append(LegendItem(text, COUNT_COLOURS[i]))
@@ -645,10 +645,6 @@ def _same_point(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _event_lines(rows: pd.DataFrame) -> list[str]:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard.dataset import Dataset
 from dashboard.formatting import escape_markdown as esc
-from dashboard.formatting import format_value
+from dashboard.formatting import format_value, plural
 from dashboard.geo import split_list
 from dashboard.layers import LegendItem
 
@@ -95,7 +95,7 @@ def load_report(dataset: Dataset) -> None:
     errors = sum(p.severity == "error" for p in problems)
     st.warning(
         f"{esc(dataset.label)}: loaded {result.rows_loaded} of {result.rows_read} rows; "
-        f"skipped {result.rows_skipped}. {_count(len(problems), 'problem')} ({errors} skip a row)."
+        f"skipped {result.rows_skipped}. {plural(len(problems), 'problem')} ({errors} skip a row)."
     )
     with st.expander(f"Problems in {esc(dataset.label)} ({len(problems)})"):
         shown = problems[:MAX_PROBLEMS_SHOWN]
@@ -114,7 +114,3 @@ def load_report(dataset: Dataset) -> None:
         )
         if len(problems) > len(shown):
             st.caption(f"First {len(shown)} shown; run `python -m dashboard validate` for all.")
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.filters import VIEW_LABELS, VIEWS
 from dashboard.formatting import escape_markdown as esc
+from dashboard.formatting import plural
 from dashboard.layers import (
     CHOROPLETH,
     COUNTRIES,
@@ -127,11 +128,11 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
         # The deck carries no event ids (they would grow with the table): look the rows up.
         if obj.get("cell"):
             chosen = events_in_cell(events, str(obj["cell"]))
-            heading = f"Around {obj.get('place', '')}: {_plural(len(chosen), 'event')}"
-            heading += f" at {_plural(int(obj.get('places', 0)), 'place')}"
+            heading = f"Around {obj.get('place', '')}: {plural(len(chosen), 'event')}"
+            heading += f" at {plural(int(obj.get('places', 0)), 'place')}"
         else:
             chosen = events_at_place(events, str(obj.get("place", "")), obj.get("position"))
-            heading = f"{obj.get('place', '')}: {_plural(len(chosen), 'event')}"
+            heading = f"{obj.get('place', '')}: {plural(len(chosen), 'event')}"
         st.subheader(esc(heading))
         components.event_cards(chosen, ctx.dataset)
         return
@@ -140,7 +141,7 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
         target = str(obj.get("target", ""))
         chosen = events_on_arc(events, kind, target)
         name = ref.country_names.get(target) or ref.org_names.get(target, target)
-        heading = f"Russia → {name}: {_plural(len(chosen), noun)}"
+        heading = f"Russia → {name}: {plural(len(chosen), noun)}"
         if obj.get("aggregate"):
             heading += f" ({target}: organisation-level aggregate, not split across members)"
         st.subheader(esc(heading))
@@ -156,11 +157,7 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
             (events["country_iso3"] == iso3)
             | events["participants"].fillna("").str.split(";").map(lambda p: iso3 in p)
         ]
-        st.subheader(esc(f"{name}: {_plural(len(involved), 'event')}"))
+        st.subheader(esc(f"{name}: {plural(len(involved), 'event')}"))
         if (iso3,) != ctx.state.countries:
             st.button(f"Filter to {name}", on_click=_set_country, args=(iso3,))
         components.event_cards(involved, ctx.dataset)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
