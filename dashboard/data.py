@@ -201,13 +201,13 @@ def validate_events(
                 bad.iloc[i] = True
 
     # Codes, dates and numbers are stripped of stray spaces; prose is kept exactly as written.
-    coded = ["event_id", "category", "date_start", "date_end", "date_inferred", "country_iso3"]
+    coded = ["event_id", "category", "date_start", "date_end", *schema.INFERENCE_FLAGS, "country_iso3"]
     coded += ["lat", "lon", "participants", "organisations", "value", "unit", "article"]
     for col in coded:
         frame[col] = _strip(frame[col])
     # Every free-text column, the schema's and any extra ones, loses the one apostrophe the
     # exporter adds before a formula trigger, so export -> load gives back the same values.
-    for col in ("title", "summary", "inference_note", "place", "unit", "evidence", *extra):
+    for col in ("title", "summary", *schema.INFERENCE_FLAGS.values(), "place", "unit", "evidence", *extra):
         frame[col] = _restore_neutralised_column(frame[col])
 
     for col in schema.REQUIRED_VALUES:
@@ -248,18 +248,20 @@ def validate_events(
     ordered = hi_end.isna() | lo_start.isna() | (hi_end >= lo_start)
     report(~ordered, "date_end", _PerRow(frame["date_end"], lambda v: f"{_show(v)} is before date_start"))
 
-    flags = frame["date_inferred"].str.lower()
-    report(
-        ~flags.isin(schema.TRUE_VALUES | schema.FALSE_VALUES),
-        "date_inferred",
-        _PerRow(frame["date_inferred"], lambda v: f"{_show(v)} is not true or false"),
-    )
-    inferred = flags.isin(schema.TRUE_VALUES)
-    report(
-        inferred & (_strip(frame["inference_note"]) == ""),
-        "inference_note",
-        "date_inferred is true but no inference_note says how it was inferred",
-    )
+    flags_true = {}
+    for flag, note in schema.INFERENCE_FLAGS.items():
+        flags = frame[flag].str.lower()
+        report(
+            ~flags.isin(schema.TRUE_VALUES | schema.FALSE_VALUES),
+            flag,
+            _PerRow(frame[flag], lambda v: f"{_show(v)} is not true or false"),
+        )
+        flags_true[flag] = flags.isin(schema.TRUE_VALUES)
+        report(
+            flags_true[flag] & (_strip(frame[note]) == ""),
+            note,
+            f"{flag} is true but no {note} says how it was inferred",
+        )
 
     numbers = {}
     for col, (low, high) in {"lat": (-90, 90), "lon": (-180, 180), "value": (None, None)}.items():
@@ -326,7 +328,8 @@ def validate_events(
     for col in ("lat", "lon", "value"):
         valid[col] = numbers[col][keep]
     valid["article"] = art[keep].astype("Int64")
-    valid["date_inferred"] = inferred[keep].astype(bool)
+    for flag, values in flags_true.items():
+        valid[flag] = values[keep].astype(bool)
     valid = valid[list(schema.EVENT_COLUMNS) + list(extra)].reset_index(drop=True)
     valid.attrs["extra_columns"] = extra
     problems.sort(key=lambda p: (p.line, p.column))

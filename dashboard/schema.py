@@ -17,11 +17,13 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "date_start",
     "date_end",
     "date_inferred",
-    "inference_note",
+    "date_inference_note",
     "place",
     "country_iso3",
     "lat",
     "lon",
+    "place_inferred",
+    "place_inference_note",
     "participants",
     "organisations",
     "value",
@@ -33,7 +35,15 @@ EVENT_COLUMNS: tuple[str, ...] = (
 #: Columns that hold numbers once loaded; every other column is text.
 NUMERIC_COLUMNS: frozenset[str] = frozenset({"lat", "lon", "value"})
 INTEGER_COLUMNS: frozenset[str] = frozenset({"article"})
-BOOLEAN_COLUMNS: frozenset[str] = frozenset({"date_inferred"})
+BOOLEAN_COLUMNS: frozenset[str] = frozenset({"date_inferred", "place_inferred"})
+
+#: Each inference flag and the note that must say how the value was inferred when it is true.
+#: The date and the place are inferred separately, so a user can keep stated dates while
+#: allowing an inferred place, or the reverse.
+INFERENCE_FLAGS: dict[str, str] = {
+    "date_inferred": "date_inference_note",
+    "place_inferred": "place_inference_note",
+}
 
 #: Columns that must not be empty. `country_iso3` is required too, except on a row that concerns
 #: only organisations and names no place (the APEC Bogor Goals have no country to file under).
@@ -90,7 +100,8 @@ MAX_LENGTH: dict[str, int] = {
     "event_id": 120,
     "title": 300,
     "summary": 2000,
-    "inference_note": 1000,
+    "date_inference_note": 1000,
+    "place_inference_note": 1000,
     "place": 120,
     "unit": 40,
     "evidence": 200,
@@ -112,6 +123,9 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "published_year",
     "notes",
 )
+#: Optional columns of `sources.csv`: the fingerprint of the page the articles were read from,
+#: so that anyone holding a copy can check it is the same text (`python -m dashboard verify`).
+SOURCE_OPTIONAL_COLUMNS: tuple[str, ...] = ("page_sha256", "page_title")
 
 #: Columns that free-text search looks in.
 SEARCH_COLUMNS: tuple[str, ...] = ("title", "summary", "evidence", "place")

@@ -90,7 +90,7 @@ def test_summaries_are_our_own_words(events, articles):
 
 def test_inferred_rows_say_how(events):
     inferred = events[events["date_inferred"]]
-    assert (inferred["inference_note"].str.len() > 10).all()
+    assert (inferred["date_inference_note"].str.len() > 10).all()
 
 
 def test_points_only_where_a_place_is_named(events, real_ref):

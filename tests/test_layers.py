@@ -48,7 +48,7 @@ def frame(tiny_ref):
                 date_start="2019-04-25",
                 date_end="",
                 date_inferred="true",
-                inference_note="year from context",
+                date_inference_note="year from context",
             ),
         ],
         tiny_ref,

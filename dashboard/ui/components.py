@@ -60,7 +60,7 @@ def event_card(row: pd.Series, dataset: Dataset, titles: dict[int, str]) -> None
         st.markdown(f"**{esc(row['title'])}**  \n`{esc(row['category'])}` · `{esc(row['event_id'])}`")
         when = esc(date_text(row))
         if row["date_inferred"]:
-            when += f" · **inferred**: {esc(row['inference_note'])}"
+            when += f" · **inferred**: {esc(row['date_inference_note'])}"
         where = ", ".join(x for x in (row["place"], names.get(row["country_iso3"], row["country_iso3"])) if x)
         st.markdown(f":material/event: {when}  \n:material/place: {esc(where) or 'no place named'}")
         if row["summary"]:
