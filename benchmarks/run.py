@@ -332,8 +332,9 @@ def scale(sizes: list[int], app_sizes: list[int], samples: int) -> tuple[str, di
 def peer() -> tuple[str, dict]:
     import folium
 
+    from dashboard.aggregate import place_table
     from dashboard.dataset import load_dataset
-    from dashboard.layers import build_deck, place_table
+    from dashboard.layers import build_deck
 
     dataset = load_dataset()
     countries = json.loads((REPO / "geodata" / "countries.geojson").read_text(encoding="utf-8"))

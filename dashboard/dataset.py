@@ -19,7 +19,8 @@ import pandas as pd
 
 from dashboard.data import DEFAULT_EVENTS, DEFAULT_SOURCES, LoadResult, Problem, load_events, load_sources
 from dashboard.filters import Vocabulary
-from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference, split_list
+from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference
+from dashboard.lists import split_list
 from dashboard.schema import EVENT_COLUMNS
 
 ENV_EVENTS = "SUMMIT_ATLAS_EVENTS"

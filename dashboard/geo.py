@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from dashboard.schema import LIST_SEPARATOR
+from dashboard.lists import join_list, split_list
 
 GEODATA_DIR = Path(__file__).resolve().parent.parent / "geodata"
 
@@ -136,13 +136,6 @@ def _csv_reader(directory: Path):
     return read
 
 
-def split_list(cell: str) -> list[str]:
-    """Split a `;`-separated cell into its non-empty, stripped items."""
-    if not isinstance(cell, str) or not cell:
-        return []
-    return [item.strip() for item in cell.split(LIST_SEPARATOR) if item.strip()]
-
-
 def points_near_countries(
     lat: np.ndarray, lon: np.ndarray, iso3: np.ndarray, reference: Reference
 ) -> np.ndarray:
@@ -203,8 +196,7 @@ def enrich(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     # Distinct participant lists are few: split each once.
     participants = out["participants"].fillna("")
     partners = {
-        cell: LIST_SEPARATOR.join(p for p in split_list(cell) if p != RUSSIA_ISO3)
-        for cell in participants.unique()
+        cell: join_list(p for p in split_list(cell) if p != RUSSIA_ISO3) for cell in participants.unique()
     }
     out["partners"] = [partners[cell] for cell in participants]
     # One order for every view and every export: chronological, undated last, then by id.

@@ -45,6 +45,40 @@ INFERENCE_FLAGS: dict[str, str] = {
     "place_inferred": "place_inference_note",
 }
 
+#: Columns of codes, dates and numbers: stray spaces around them are dropped on load.
+CODED_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "category",
+    "date_start",
+    "date_end",
+    "date_inferred",
+    "place_inferred",
+    "country_iso3",
+    "lat",
+    "lon",
+    "participants",
+    "organisations",
+    "value",
+    "unit",
+    "article",
+)
+#: Columns of prose: kept exactly as written (only the exporter's formula mark is undone).
+TEXT_COLUMNS: tuple[str, ...] = (
+    "title",
+    "summary",
+    "date_inference_note",
+    "place",
+    "place_inference_note",
+    "unit",
+    "evidence",
+)
+#: Number columns and their allowed range (None: any finite number).
+NUMBER_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "lat": (-90, 90),
+    "lon": (-180, 180),
+    "value": (None, None),
+}
+
 #: Columns that must not be empty. `country_iso3` is required too, except on a row that concerns
 #: only organisations and names no place (the APEC Bogor Goals have no country to file under).
 REQUIRED_VALUES: tuple[str, ...] = (
@@ -112,6 +146,17 @@ ISO3_RE = re.compile(r"^[A-Z]{3}$")
 #: ISO 8601 calendar date at year, month or day precision.
 # [0-9], not \d: \d also matches other scripts' digits, which int() and pandas disagree on.
 DATE_RE = re.compile(r"^(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2}))?)?$")
+
+#: Columns `geo.enrich` derives from the validated ones for the views; never written by exports.
+#: A table may not bring its own column under one of these names (it would be overwritten).
+DERIVED_COLUMNS: dict[str, str] = {
+    "year_start": "year of date_start (the filters' and timeline's year)",
+    "year_end": "year of date_end, else of date_start",
+    "country_name": "country_iso3 as a name, from geodata/countries.geojson",
+    "continent": "UN M49 region of country_iso3",
+    "point_iso3": "country whose shape holds (lat, lon): the spatial join",
+    "partners": "participants without Russia: the ends of the flow arcs",
+}
 
 #: Columns of `sources.csv`.
 SOURCE_COLUMNS: tuple[str, ...] = (

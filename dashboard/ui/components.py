@@ -14,8 +14,8 @@ import streamlit as st
 from dashboard.dataset import Dataset
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import format_value, plural
-from dashboard.geo import split_list
 from dashboard.layers import LegendItem
+from dashboard.lists import split_list
 
 MAX_PROBLEMS_SHOWN = 500
 

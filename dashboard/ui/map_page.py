@@ -5,20 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.aggregate import events_at_place, events_in_cell, events_on_arc, events_with_country
 from dashboard.filters import VIEW_LABELS, VIEWS
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import plural
-from dashboard.layers import (
-    CHOROPLETH,
-    COUNTRIES,
-    PLACES,
-    TIE_ARCS,
-    TRADE_ARCS,
-    build_deck,
-    events_at_place,
-    events_in_cell,
-    events_on_arc,
-)
+from dashboard.layers import CHOROPLETH, COUNTRIES, PLACES, RUSSIA, TIE_ARCS, TRADE_ARCS, build_deck
 from dashboard.ui import components
 from dashboard.ui.context import PageContext
 from dashboard.ui.state import STATE_KEY, WIDGETS, commit
@@ -147,16 +138,13 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
         st.subheader(esc(heading))
         components.event_cards(chosen, ctx.dataset)
         return
-    if layer in (COUNTRIES, CHOROPLETH, "russia"):
+    if layer in (COUNTRIES, CHOROPLETH, RUSSIA):
         props = obj.get("properties", obj)
         iso3 = str(props.get("iso3", ""))
         if iso3 not in ref.iso3_codes:
             return
         name = ref.country_names.get(iso3, iso3)
-        involved = events[
-            (events["country_iso3"] == iso3)
-            | events["participants"].fillna("").str.split(";").map(lambda p: iso3 in p)
-        ]
+        involved = events_with_country(events, [iso3])
         st.subheader(esc(f"{name}: {plural(len(involved), 'event')}"))
         if (iso3,) != ctx.state.countries:
             st.button(f"Filter to {name}", on_click=_set_country, args=(iso3,))
