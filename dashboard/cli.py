@@ -1,7 +1,8 @@
 """Command line: `python -m dashboard validate [PATH]` and `python -m dashboard export ...`.
 
 `export` runs the same load -> filter -> export path as the dashboard's download buttons, so
-for the same filters it writes the same bytes.
+for the same filters it writes the same bytes. Its filter flags come from the filter table
+(`filters.FIELDS`) and its formats from the export registry (`export.FORMATS`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 
 from dashboard.data import DEFAULT_SOURCES
 from dashboard.dataset import load_dataset
-from dashboard.export import to_csv_bytes, to_geojson_bytes
-from dashboard.filters import FilterState
+from dashboard.export import FORMATS, ExportContext
+from dashboard.filters import FIELDS, FilterState
 from dashboard.geo import GEODATA_DIR
 
 
@@ -31,21 +32,38 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("path", nargs="?", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
     common(validate)
 
-    export = sub.add_parser("export", help="write the filtered events as CSV or GeoJSON")
+    export = sub.add_parser("export", help="write the filtered events in one of the export formats")
     export.add_argument("--events", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
-    for key, text in (
-        ("years", "year or range, e.g. 2010-2019"),
-        ("category", "categories, comma-separated"),
-        ("org", "organisation acronyms, comma-separated"),
-        ("country", "ISO3 codes, comma-separated"),
-        ("article", "article numbers, comma-separated"),
-        ("q", "free-text search"),
-    ):
-        export.add_argument(f"--{key}", help=text)
-    export.add_argument("--format", choices=("csv", "geojson"), default="csv")
+    add_filter_flags(export)
+    export.add_argument(
+        "--format",
+        choices=tuple(FORMATS),
+        default="csv",
+        help="; ".join(f"{f.key}: {f.help}" for f in FORMATS.values()),
+    )
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     common(export)
     return parser
+
+
+def add_filter_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per filter field that selects rows, as the URL spells it (`--country SGP`)."""
+    for f in FIELDS:
+        if not f.cli:
+            continue
+        if f.widget == "toggle":
+            parser.add_argument(f"--{f.param}", action="store_const", const="1", help=f.help)
+        else:
+            parser.add_argument(f"--{f.param}", help=f.help)
+
+
+def filter_state(args: argparse.Namespace, vocabulary) -> FilterState:
+    """The filter flags as a state, through the URL parser: the same rules, the same notices."""
+    params = {f.param: getattr(args, f.param) for f in FIELDS if f.cli and getattr(args, f.param) is not None}
+    state, notices = FilterState.from_query_params(params, vocabulary)
+    for notice in notices:
+        print(f"ignored: {notice}", file=sys.stderr)
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,16 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         print(result.summary(dataset.label), file=sys.stderr if problems else sys.stdout)
         return 1 if problems else 0
 
-    params = {k: getattr(args, k) for k in ("years", "category", "org", "country", "article", "q")}
-    state, notices = FilterState.from_query_params(
-        {k: v for k, v in params.items() if v is not None}, dataset.vocabulary()
-    )
-    for notice in notices:
-        print(f"ignored: {notice}", file=sys.stderr)
+    state = filter_state(args, dataset.vocabulary())
     if problems:
         print(f"{result.summary(dataset.label)} (run validate for details)", file=sys.stderr)
     rows = state.apply(dataset.events)
-    payload = to_csv_bytes(rows) if args.format == "csv" else to_geojson_bytes(rows)
+    payload = FORMATS[args.format].write(rows, ExportContext(dataset, state))
     if args.output:
         Path(args.output).write_bytes(payload)
         print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)

@@ -75,6 +75,13 @@ class Dataset:
             member_orgs=frozenset(self.reference.orgs_with_members),
             year_min=int(years.min()) if len(years) else 1900,
             year_max=int(years.max()) if len(years) else 2100,
+            orgs_in_use=self.codes_in_use("organisations"),
+            countries_in_use=tuple(
+                sorted(set(self.codes_in_use("participants")) | set(self.codes_in_use("country_iso3")))
+            ),
+            org_names=self.reference.org_names,
+            country_names=self.reference.country_names,
+            article_titles=dict(zip(self.sources["article"], self.sources["title"], strict=True)),
         )
 
 

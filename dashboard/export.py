@@ -19,6 +19,8 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -81,3 +83,56 @@ def to_geojson_bytes(frame: pd.DataFrame) -> bytes:
         )
     collection = {"type": "FeatureCollection", "features": features}
     return json.dumps(collection, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+@dataclass(frozen=True, eq=False)
+class ExportContext:
+    """What a self-describing export needs besides the rows: where they come from and how they
+    were chosen. `permalink` is the URL of the view (empty from the command line)."""
+
+    dataset: object  # dashboard.dataset.Dataset (not imported: it would import this module's users)
+    state: object  # dashboard.filters.FilterState
+    permalink: str = ""
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One download: how to write it, what to call it, how browsers and the CLI name it.
+
+    `write(rows, context)` gets exactly the rows on screen and a context (the dataset and the
+    filter state, for formats that describe themselves); CSV and GeoJSON need only the rows.
+    """
+
+    key: str
+    label: str
+    extension: str
+    mime: str
+    write: Callable[[pd.DataFrame, ExportContext], bytes]
+    help: str = ""
+
+    def file_name(self, stem: str = "summit-atlas-events") -> str:
+        return f"{stem}.{self.extension}"
+
+
+#: Every export format, in the order the Data page offers them; the CLI's `--format` choices.
+FORMATS: dict[str, ExportFormat] = {
+    f.key: f
+    for f in (
+        ExportFormat(
+            "csv",
+            "CSV",
+            "csv",
+            "text/csv",
+            lambda rows, context: to_csv_bytes(rows),
+            "spreadsheet-safe, UTF-8 with BOM; re-imports to the same data",
+        ),
+        ExportFormat(
+            "geojson",
+            "GeoJSON",
+            "geojson",
+            "application/geo+json",
+            lambda rows, context: to_geojson_bytes(rows),
+            "points for GIS tools; rows with no place have a null geometry",
+        ),
+    )
+}

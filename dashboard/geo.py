@@ -19,6 +19,8 @@ import pandas as pd
 import shapely
 
 from dashboard.lists import join_list, split_list
+from dashboard.schema import SEARCH_COLUMNS
+from dashboard.search import search_text
 
 GEODATA_DIR = Path(__file__).resolve().parent.parent / "geodata"
 
@@ -199,6 +201,7 @@ def enrich(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
         cell: join_list(p for p in split_list(cell) if p != RUSSIA_ISO3) for cell in participants.unique()
     }
     out["partners"] = [partners[cell] for cell in participants]
+    out["search_text"] = search_text(out, SEARCH_COLUMNS, reference.country_names)
     # One order for every view and every export: chronological, undated last, then by id.
     when = out["date_start"].fillna("").replace("", "~").to_numpy(dtype=str)  # "~" sorts after digits
     order = np.lexsort((out["event_id"].to_numpy(dtype=str), when))

@@ -156,6 +156,7 @@ DERIVED_COLUMNS: dict[str, str] = {
     "continent": "UN M49 region of country_iso3",
     "point_iso3": "country whose shape holds (lat, lon): the spatial join",
     "partners": "participants without Russia: the ends of the flow arcs",
+    "search_text": "text columns and the countries' codes, names and aliases, in search form",
 }
 
 #: Columns of `sources.csv`.

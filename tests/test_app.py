@@ -112,6 +112,36 @@ def test_data_page_offers_both_downloads_of_the_filtered_rows():
     assert any("How to cite" in h.value for h in at.subheader)
 
 
+def test_data_page_builds_no_download_until_asked(monkeypatch):
+    # Deferred downloads: a rerun of the Data page writes no file (the cost must not grow with
+    # what could be downloaded); the registry's writers run only on a click.
+    from dashboard import export
+
+    calls = []
+    for fmt in export.FORMATS.values():
+        monkeypatch.setitem(
+            export.FORMATS,
+            fmt.key,
+            export.ExportFormat(
+                fmt.key, fmt.label, fmt.extension, fmt.mime, lambda r, c: calls.append(1) or b""
+            ),
+        )
+    run(page="data")
+    assert calls == []
+
+
+def test_stated_toggle_keeps_only_what_the_text_states():
+    at = run(page="data")
+    total = len(at.session_state["page_context"].rows)
+    at.toggle(key="w_stated").set_value(True).run()
+    assert not at.exception
+    rows = at.session_state["page_context"].rows
+    assert 0 < len(rows) < total
+    assert not rows["date_inferred"].any() and not rows["place_inferred"].any()
+    assert at.query_params["stated"] == "1"
+    assert "nothing inferred" in at.markdown[0].value
+
+
 def test_sources_page_lists_the_four_articles():
     at = run(page="sources")
     (table,) = at.dataframe

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -77,3 +79,19 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "dashboard", "validate"], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_export_stated_flag_keeps_only_stated_rows(tmp_path):
+    out = tmp_path / "stated.csv"
+    assert main(["export", "--stated", "-o", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert rows and all(r["date_inferred"] == "false" and r["place_inferred"] == "false" for r in rows)
+
+
+def test_export_formats_come_from_the_registry(capsys):
+    from dashboard.export import FORMATS
+
+    with pytest.raises(SystemExit):
+        main(["export", "--format", "nope"])
+    err = capsys.readouterr().err
+    assert all(key in err for key in FORMATS)

@@ -69,8 +69,10 @@ def test_deck_matches_golden_json(frame, tiny_ref, view, members, ids):
     assert "mapProvider" not in spec or spec["mapProvider"] in (None, "")
     golden = GOLDEN / f"deck-{view}{'-' + members if members else ''}.json"
     text = json.dumps(spec, indent=1, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_GOLDEN") or not golden.exists():
+    if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
+    # A missing golden file is a failure, not a pass: write it on purpose, then review it.
+    assert golden.exists(), f"{golden.name} is missing: run with UPDATE_GOLDEN=1 and review the file"
     assert text == golden.read_text(encoding="utf-8")
 
 

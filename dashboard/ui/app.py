@@ -10,7 +10,7 @@ from dashboard.dataset import events_path
 from dashboard.formatting import escape_markdown as esc
 from dashboard.ui import components, loaders
 from dashboard.ui.context import PageContext, set_context
-from dashboard.ui.state import sidebar_filters, url_notices
+from dashboard.ui.state import KEYS, sidebar_filters, url_notices
 
 PAGES = Path(__file__).resolve().parent / "pages"
 MAX_UPLOAD_MB = 20  # keep in step with server.maxUploadSize in .streamlit/config.toml
@@ -27,13 +27,14 @@ def main(cli_events: str | None = None) -> None:
         upload = st.file_uploader(
             "Events table (CSV)",
             type=["csv"],
-            key="upload",
+            key=KEYS.upload,
             help=f"A CSV in the events.csv schema, at most {MAX_UPLOAD_MB} MB. It is validated, "
             "used in this browser session only, and never shared with other users.",
         )
         st.caption(f"CSV only, up to {MAX_UPLOAD_MB} MB; seen by you alone.")
         tiles = st.toggle(
             "Online map tiles",
+            key=KEYS.tiles,
             value=False,
             help="Off: the country shapes are the basemap and the map works offline.",
         )

@@ -18,8 +18,8 @@ import streamlit as st
 from dashboard.data import DEFAULT_SOURCES
 from dashboard.dataset import Dataset, build_dataset, load_reference_and_sources
 from dashboard.geo import GEODATA_DIR
+from dashboard.ui.state import KEYS
 
-UPLOAD_KEY = "uploaded_dataset"
 #: Tables from this size up show a status box and a progress bar while they load.
 PROGRESS_MIN_BYTES = 1_000_000
 
@@ -75,7 +75,7 @@ def _with_progress(size: int, name: str, build):
 def dataset_from_upload(name: str, raw: bytes) -> Dataset:
     """Validate an uploaded table once per content, kept in this session only."""
     digest = hashlib.sha256(raw).hexdigest()
-    held = st.session_state.get(UPLOAD_KEY)
+    held = st.session_state.get(KEYS.uploaded_dataset)
     if held is not None and held[0] == digest:
         return held[1]
     reference, sources, problems = reference_and_sources()
@@ -84,9 +84,9 @@ def dataset_from_upload(name: str, raw: bytes) -> Dataset:
         name,
         lambda progress: build_dataset(raw, reference, sources, problems, name=name, progress=progress),
     )
-    st.session_state[UPLOAD_KEY] = (digest, dataset)
+    st.session_state[KEYS.uploaded_dataset] = (digest, dataset)
     return dataset
 
 
 def forget_upload() -> None:
-    st.session_state.pop(UPLOAD_KEY, None)
+    st.session_state.pop(KEYS.uploaded_dataset, None)
