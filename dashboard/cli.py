@@ -1,4 +1,4 @@
-"""Command line: `python -m dashboard validate [PATH]` and `python -m dashboard export ...`.
+"""Command line: `python -m dashboard validate [PATH]`, `export ...` and `verify PAGE`.
 
 `export` runs the same load -> filter -> export path as the dashboard's download buttons, so
 for the same filters it writes the same bytes. Its filter flags come from the filter table
@@ -16,6 +16,7 @@ from dashboard.dataset import load_dataset
 from dashboard.export import FORMATS, ExportContext
 from dashboard.filters import FIELDS, FilterState
 from dashboard.geo import GEODATA_DIR
+from dashboard.verify import verify_page
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     common(export)
+
+    verify = sub.add_parser("verify", help="check every evidence phrase against a copy of the source page")
+    verify.add_argument("page", help="the source page as a text file (see README: Where the data comes from)")
+    verify.add_argument("--events", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
+    common(verify)
     return parser
 
 
@@ -80,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         print(result.summary(dataset.label), file=sys.stderr if problems else sys.stdout)
         return 1 if problems else 0
 
+    if args.command == "verify":
+        return _verify(Path(args.page), dataset)
+
     state = filter_state(args, dataset.vocabulary())
     if problems:
         print(f"{result.summary(dataset.label)} (run validate for details)", file=sys.stderr)
@@ -91,3 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.buffer.write(payload)
     return 0
+
+
+def _verify(page: Path, dataset) -> int:
+    try:
+        raw = page.read_bytes()
+    except OSError as exc:
+        print(f"{page}: cannot read the page: {exc}", file=sys.stderr)
+        return 2
+    report = verify_page(raw, dataset.result.frame, dataset.sources)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1

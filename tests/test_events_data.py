@@ -5,32 +5,13 @@ The source page is read from ../shared/seeds/ (override with SUMMIT_ATLAS_SEEDS=
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import pytest
 
 from dashboard.data import DEFAULT_EVENTS, DEFAULT_SOURCES, load_events, load_sources
 from dashboard.schema import CATEGORIES
+from dashboard.verify import split_articles, squash
 from tests.conftest import SEED_DIR
-
-
-def split_articles(text: str, titles: list[str]) -> dict[int, str]:
-    """Article n runs from its title line to the next title line (the last one to the end)."""
-    lines = text.splitlines()
-    starts = []
-    for title in titles:
-        matches = [i for i, line in enumerate(lines) if line.strip() == title]
-        assert matches, f"title not found in the page: {title!r}"
-        starts.append(matches[0])
-    assert starts == sorted(starts), "articles are not in page order"
-    bounds = [*starts, len(lines)]
-    return {n + 1: "\n".join(lines[bounds[n] : bounds[n + 1]]) for n in range(len(titles))}
-
-
-def squash(text: str) -> str:
-    # Only runs of whitespace (incl. no-break spaces) may differ between the page and a quote.
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +34,9 @@ def articles(sources):
     if not pages:
         pytest.skip(f"source page not found in {SEED_DIR} (set SUMMIT_ATLAS_SEEDS)")
     text = pages[0].read_text(encoding="utf-8")
-    return {n: squash(body) for n, body in split_articles(text, list(sources["title"])).items()}
+    articles, missing = split_articles(text, list(sources["title"]))
+    assert not missing, missing
+    return {n: squash(body) for n, body in articles.items()}
 
 
 def test_sources_name_the_four_articles(sources):
