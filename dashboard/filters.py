@@ -311,7 +311,7 @@ FIELDS: tuple[Field, ...] = (
         keep=_keep_query,
         phrase=lambda v, vocab: f"mentioning “{v}”",
         widget="text",
-        placeholder="words, in any order",
+        placeholder="words in any order: title, place, country…",
     ),
     Field("event", "event", "Selected event", "", _parse_event, str, cli=False),
     Field(

@@ -117,7 +117,7 @@ def _draw(f: Field, sb, vocab: Vocabulary):
     if f.widget == "toggle":
         return sb.toggle(f.label, key=key, help=f.help)
     if f.widget == "text":
-        return sb.text_input(f.label, key=key, max_chars=200, placeholder=f.placeholder, help=f.help)
+        return sb.text_input(f.label, key=key, max_chars=200, placeholder=f.placeholder)
     raise ValueError(f"filter {f.name!r} has an unknown widget kind {f.widget!r}")
 
 
