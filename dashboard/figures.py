@@ -27,6 +27,7 @@ import datetime
 import io
 import math
 import textwrap
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, PathPatch, Rectangle
@@ -109,10 +111,10 @@ RC = {
 }
 
 TITLES: dict[str, str] = {
-    "summits": "Russia's summits and meetings: where they took place",
+    "summits": "Where Russia's summits, meetings and other events took place",
     "partnerships": "Countries taking part in events with Russia",
     "flows": "Russia's diplomatic ties and trade flows, from Moscow",
-    "timeline": "Russia's summits, partnerships and trade: events per year, by kind",
+    "timeline": "Russia's summits, partnerships and trade flows: events per year, by kind",
 }
 EMPTY_MESSAGE = "No events match these filters."
 GEO_CREDIT = (
@@ -121,6 +123,7 @@ GEO_CREDIT = (
 )
 
 _GEOD = Geod(ellps="WGS84")
+_DRAWING = threading.Lock()
 
 
 def _rgb(colour: Sequence[int], alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -200,7 +203,9 @@ def figure_bytes(
         source=source_line(cited_sources(rows, dataset.sources)),
         citation="Cite as: " + citation(sentence, version, generated, permalink),
     )
-    with matplotlib.rc_context(RC):
+    # rcParams are process-wide: one figure at a time, or two downloads built at once (each in
+    # its own Streamlit thread) could swap settings halfway through a drawing.
+    with _DRAWING, matplotlib.rc_context(RC):
         if view == "timeline":
             fig = _timeline_figure(rows, words)
         else:
@@ -250,10 +255,12 @@ def _frame(
     `inset` (left, bottom; inches) is room inside the plot area for axis labels and ticks.
     """
     inner = WIDTH_IN - 2 * MARGIN_IN
+    title = _wrap(words.title, inner, TITLE_PT)
     subtitle = _wrap(words.subtitle, inner, SUBTITLE_PT)
     footer = "\n".join(_wrap(t, inner, FOOT_PT) for t in (*words.notes, words.source, words.citation) if t)
     line = 1.35 / 72
-    header_h = TITLE_PT * line + 0.08 + _lines(subtitle) * SUBTITLE_PT * line + 0.18
+    title_h = _lines(title) * TITLE_PT * line
+    header_h = title_h + 0.08 + _lines(subtitle) * SUBTITLE_PT * line + 0.18
     footer_h = 0.15 + _lines(footer) * FOOT_PT * line
     body_h = max(plot_h, legend_h)
     height = MARGIN_IN + header_h + body_h + footer_h + MARGIN_IN
@@ -265,9 +272,11 @@ def _frame(
     def at(x: float, y_from_top: float) -> tuple[float, float]:
         return x / WIDTH_IN, 1 - y_from_top / height
 
-    fig.text(*at(MARGIN_IN, MARGIN_IN), words.title, fontsize=TITLE_PT, fontweight="bold", va="top")
     fig.text(
-        *at(MARGIN_IN, MARGIN_IN + TITLE_PT * line + 0.08),
+        *at(MARGIN_IN, MARGIN_IN), title, fontsize=TITLE_PT, fontweight="bold", va="top", linespacing=1.35
+    )
+    fig.text(
+        *at(MARGIN_IN, MARGIN_IN + title_h + 0.08),
         subtitle,
         fontsize=SUBTITLE_PT,
         va="top",
@@ -475,13 +484,19 @@ def _map_figure(view: str, rows: pd.DataFrame, reference: Reference, words: Word
     ax.set_ylim(frame[1], frame[3])
     ax.set_aspect("equal")
     ax.set_axis_off()
-    ax.add_patch(_patch(globe, fc=_rgb(SEA_COLOUR), ec="#b0b8c0", lw=0.5, zorder=0))
+    ax.add_artist(_patch(globe, fc=_rgb(SEA_COLOUR), ec="#b0b8c0", lw=0.5, zorder=0))
     view_box = box(*frame)
     shown = countries[countries.geometry.intersects(view_box)]
     fills = plan.get("fills", {})
-    for iso3, geom in zip(shown["iso3"], shown.geometry, strict=True):
-        colour = fills.get(iso3, RUSSIA_COLOUR if iso3 == RUSSIA_ISO3 else LAND_COLOUR)
-        ax.add_patch(_patch(geom, fc=_rgb(colour), ec=_rgb(BORDER_COLOUR), lw=0.35, zorder=1))
+    shapes = [
+        _patch(geom, fc=_rgb(fills.get(iso3, RUSSIA_COLOUR if iso3 == RUSSIA_ISO3 else LAND_COLOUR)))
+        for iso3, geom in zip(shown["iso3"], shown.geometry, strict=True)
+    ]
+    # One collection, limits set by hand: add_patch would recompute the data limits per shape.
+    land = PatchCollection(
+        shapes, match_original=True, edgecolor=_rgb(BORDER_COLOUR), linewidth=0.35, zorder=1
+    )
+    ax.add_collection(land, autolim=False)
     per_pt = (frame[2] - frame[0]) / (plot_w * 72)  # map units per point
     skipped = plan["draw"](ax, lon_0, countries, per_pt)
     _draw_legend(layout.legend, legend, *layout.legend_in)
@@ -545,8 +560,8 @@ def _patch(geom, **style):
 # ----- labels --------------------------------------------------------------------------------
 
 
-def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[Bbox]) -> int:
-    """Label items (x, y, text, mark radius in points), busiest first; return how many were left out.
+def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[Bbox]) -> list:
+    """Label items (x, y, text, mark radius in points), busiest first; return the labels placed.
 
     A label tries above, below, right and left of its mark and is kept at the first position
     that stays on the map and overlaps no label already placed and no other mark.
@@ -554,12 +569,10 @@ def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[
     renderer = ax.figure.canvas.get_renderer()
     area = ax.get_window_extent(renderer)
     placed: list[Bbox] = []
-    skipped = 0
+    kept = []
     pad = 0.12 * LABEL_PT * ax.figure.dpi / 72
     for i, (x, y, text, r) in enumerate(items):
-        own = marks[i] if i < len(marks) else None
-        others = [m for j, m in enumerate(marks) if j != i]
-        done = False
+        others = [m for j, m in enumerate(marks) if j != i]  # a label may touch its own mark only
         gap = r + 2.5
         positions = (
             (0, gap, "center", "bottom"),
@@ -586,16 +599,13 @@ def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[
             extent = label.get_window_extent(renderer).padded(pad)
             inside = area.containsx(extent.x0) and area.containsx(extent.x1)
             inside &= area.containsy(extent.y0) and area.containsy(extent.y1)
-            clash = any(extent.overlaps(p) for p in placed) or any(
-                extent.overlaps(m) for m in others if m is not own
-            )
+            clash = any(extent.overlaps(p) for p in placed) or any(extent.overlaps(m) for m in others)
             if inside and not clash:
                 placed.append(extent)
-                done = True
+                kept.append(label)
                 break
             label.remove()
-        skipped += not done
-    return skipped
+    return kept
 
 
 def _mark_boxes(ax, xs, ys, radii_pt) -> list[Bbox]:
@@ -668,8 +678,7 @@ def _summits_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dic
             (x, y, _label({"place": m["place"], "places": m.get("places", 1)}), r)
             for x, y, m, r in zip(xs, ys, records, radii, strict=True)
         ][:MAX_LABELS]
-        skipped = _place_labels(ax, items, boxes)
-        return skipped + max(0, len(records) - MAX_LABELS)
+        return len(records) - len(_place_labels(ax, items, boxes))
 
     return {
         "marks": _Marks(list(markers["lon"]), list(markers["lat"])),
@@ -736,7 +745,7 @@ def _partnerships_plan(rows: pd.DataFrame, reference: Reference, members: str) -
             if code in anchors:
                 point = anchors[code].representative_point()
                 items.append((point.x, point.y, text, 0.0))
-        return _place_labels(ax, items, [])
+        return len(items) - len(_place_labels(ax, items, []))
 
     return {
         "marks": marks,
@@ -849,7 +858,7 @@ def _flows_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dict:
         ax.scatter(xs, ys, s=16, c="#333333", edgecolors="white", linewidths=0.6, zorder=9)
         boxes = _mark_boxes(ax, xs, ys, [2.0] * len(points))
         items = [(x, y, p[2], 2.0) for x, y, p in zip(xs, ys, points, strict=True)][: MAX_LABELS + 1]
-        return _place_labels(ax, items, boxes) + max(0, len(points) - len(items))
+        return len(points) - len(_place_labels(ax, items, boxes))
 
     return {"marks": marks, "legend": legend, "message": message, "draw": draw}
 

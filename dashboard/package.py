@@ -100,9 +100,10 @@ GEODATA_LICENCES: tuple[tuple[str, str, str], ...] = (
         "maps, via the npm package world-atlas 2.0.2 (ISC).",
     ),
     (
-        "ISO 3166-1",
-        "codes via pycountry 26.2.16 (LGPL)",
-        "The alpha-3 country codes in `country_iso3` and `participants`.",
+        "pycountry 26.2.16",
+        "LGPL",
+        "Mapped the Natural Earth numeric ids to the ISO 3166-1 alpha-3 codes used in "
+        "`country_iso3` and `participants` (at build time).",
     ),
 )
 GEODATA_SOURCES: tuple[tuple[str, str], ...] = (
