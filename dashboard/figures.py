@@ -67,13 +67,10 @@ from dashboard.layers import (
     _label,
     count_bin,
 )
-from dashboard.package import citation, cited_sources, source_line
+from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, citation, cited_sources, source_line
 from dashboard.schema import CATEGORIES, CATEGORY_COLOURS
 
-#: Views a figure can show: the three map modes and the timeline.
-FIGURE_VIEWS: tuple[str, ...] = ("summits", "partnerships", "flows", "timeline")
-#: Output formats and their MIME types.
-FORMATS: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml"}
+FORMATS = FIGURE_FORMATS  # format -> MIME type
 
 WIDTH_IN = 11.0
 DPI = 200  # 11 in x 200 dpi = 2200 px: over MIN_PNG_WIDTH, sharp on paper
@@ -156,10 +153,6 @@ class Legend:
 
     def add(self, kind: str, label: str, **style) -> None:
         self.entries.append((kind, label, style))
-
-
-def figure_file_name(view: str, fmt: str) -> str:
-    return f"summit-atlas-{view}.{fmt}"
 
 
 def marker_radius_pt(count: int) -> float:
@@ -474,8 +467,12 @@ def _map_figure(view: str, rows: pd.DataFrame, reference: Reference, words: Word
     russia = countries.loc[countries["iso3"] == RUSSIA_ISO3, "geometry"]
     if len(russia) and russia.iloc[0].intersects(box(*frame)):
         # Russia is drawn in its own colour wherever it is in the frame: say so where it is.
-        legend = Legend([*legend.entries])
-        legend.add("swatch", plan.get("russia", "Russia"), colour=_rgb(RUSSIA_COLOUR))
+        entries = list(legend.entries)
+        at = len(entries)
+        while at and entries[at - 1][0] == "note":  # before the closing notes
+            at -= 1
+        entries.insert(at, ("swatch", plan.get("russia", "Russia"), {"colour": _rgb(RUSSIA_COLOUR)}))
+        legend = Legend(entries)
     notes = tuple(plan.get("notes", ()))
     text = Words(words.title, words.subtitle, (*notes, GEO_CREDIT), words.source, words.citation)
     layout = _frame(text, plot_w, plot_h, _legend_height(legend, LEGEND_IN))

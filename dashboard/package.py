@@ -35,14 +35,14 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import pandas as pd
 
 from dashboard import __version__
 from dashboard.dataset import Dataset
 from dashboard.export import export_columns, neutralise, to_csv_bytes, to_geojson_bytes
-from dashboard.filters import FilterState
+from dashboard.filters import VIEWS, FilterState
 from dashboard.formatting import escape_markdown
 from dashboard.geo import Reference
 from dashboard.schema import (
@@ -75,7 +75,15 @@ PACKAGE_FILES: tuple[str, ...] = (
 )
 ZIP_NAME = f"{PACKAGE_NAME}.zip"
 ZIP_MIME = "application/zip"
+#: The figures `dashboard.figures` draws: the map views and the timeline, in these formats.
+#: Named here, in a module without matplotlib, so the CLI and the pages can offer them cheaply.
+FIGURE_VIEWS: tuple[str, ...] = (*VIEWS, "timeline")
+FIGURE_FORMATS: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml"}
 REPO_DIR = Path(__file__).resolve().parent.parent
+#: Where `streamlit run` serves the app by default: the address the CLI cites unless told another.
+APP_URL = "http://localhost:8501"
+#: The URL path of each page (`ui/app.py`); the map is the default page, served at the root.
+PAGE_PATHS: dict[str, str] = {"map": "", "timeline": "timeline", "data": "data", "sources": "sources"}
 
 #: A text cell as the exporter writes it: empty, or not starting with a formula trigger (the
 #: characters `export.neutralise` guards; tests/test_package.py checks the two agree). Written
@@ -115,6 +123,11 @@ GEODATA_SOURCES: tuple[tuple[str, str], ...] = (
 # ----- version, permalink, citation ----------------------------------------------------------
 
 
+def figure_file_name(view: str, fmt: str) -> str:
+    """The download name of a figure: `summit-atlas-flows.svg`."""
+    return f"summit-atlas-{view}.{fmt}"
+
+
 @lru_cache(maxsize=1)
 def tool_version() -> str:
     """`git describe --always --dirty` of the checkout when git can say, else `__version__`."""
@@ -133,10 +146,20 @@ def tool_version() -> str:
     return out if re.fullmatch(r"[A-Za-z0-9._+\-]{1,64}", out) else __version__
 
 
+def page_url(app_url: str, page: str) -> str:
+    """The address of one page of the app served at `app_url`."""
+    return app_url.rstrip("/") + "/" + PAGE_PATHS[page]
+
+
 def permalink(page_url: str, state: FilterState) -> str:
-    """The page's address with the state's query string: the link that reopens this view."""
-    query = urlencode(state.to_query_params(), quote_via=quote, safe=",")
-    return page_url + ("?" + query if query else "")
+    """The page's address with the state's query string: the link that reopens this view.
+
+    Pass `state.filters_only()` for a link to the rows alone (the Data page's downloads), or
+    the whole state for a map mode (a figure). Written as the Data page writes its links.
+    """
+    base = page_url.split("?")[0]
+    query = urlencode(state.to_query_params())
+    return f"{base}?{query}" if query else base
 
 
 def cited_sources(rows: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
@@ -173,6 +196,9 @@ def citation(sentence: str, version: str, generated: datetime.date, link: str) -
         f"{TOOL} (version {version}), events table filtered as: {sentence} "
         f"Generated {generated.isoformat()}. {link}"
     ).strip()
+
+
+NO_LINK = "not recorded (the package was built outside the app, e.g. by `python -m dashboard export`)"
 
 
 # ----- CSV of the sources ----------------------------------------------------------------------
@@ -460,7 +486,7 @@ def readme_text(
         "Every row cites its article and carries a verbatim evidence quote from it.",
         "",
         f"- **Filters:** {escape_markdown(sentence)}",
-        f"- **View it came from:** {_md_link(link)}",
+        f"- **View it came from:** {_md_link(link) if link else NO_LINK}",
         f"- **Generated:** {generated.isoformat()} by {TOOL} version {escape_markdown(version)}",
         "",
         "## Files",
@@ -496,7 +522,9 @@ def readme_text(
         "",
         "and this package for the coding (dates, places, categories and codes):",
         "",
-        "> " + escape_markdown(citation(sentence, version, generated, "")) + " " + _md_link(link),
+        "> "
+        + escape_markdown(citation(sentence, version, generated, ""))
+        + (f" {_md_link(link)}" if link else ""),
         "",
         "## Inferred values",
         "",
@@ -615,3 +643,16 @@ def data_package_bytes(
     """The filtered rows as a ZIP data package (see the module docstring)."""
     files = package_files(rows, dataset, state, permalink=permalink, generated=generated, version=version)
     return _zip(files, generated)
+
+
+def write_package(rows: pd.DataFrame, context) -> bytes:
+    """`data_package_bytes` as a writer of the export registry (`export.FORMATS`): `context` is an
+    `export.ExportContext` (dataset, state, permalink); dated today, versioned by `tool_version`."""
+    return data_package_bytes(
+        rows,
+        context.dataset,
+        context.state,
+        permalink=context.permalink,
+        generated=datetime.date.today(),
+        version=tool_version(),
+    )

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import zipfile
+from types import SimpleNamespace
 
 import frictionless
 import pytest
@@ -30,9 +31,11 @@ from dashboard.package import (
     events_table_schema,
     package_files,
     permalink,
+    source_columns,
     sources_csv_bytes,
     sources_table_schema,
     tool_version,
+    write_package,
 )
 from dashboard.schema import CATEGORIES, EVENT_COLUMNS, SOURCE_COLUMNS
 from tests.conftest import REPO, row, table_bytes
@@ -48,7 +51,7 @@ def shipped():
 
 def build(rows, dataset, state, link="http://localhost:8501/data"):
     return data_package_bytes(
-        rows, dataset, state, permalink=permalink(link, state), generated=DAY, version=VERSION
+        rows, dataset, state, permalink=permalink(link, state.filters_only()), generated=DAY, version=VERSION
     )
 
 
@@ -117,7 +120,7 @@ def test_descriptor_declares_keys_types_and_the_files_hashes(shipped):
     category = next(f for f in events["schema"]["fields"] if f["name"] == "category")
     assert category["constraints"] == {"required": True, "enum": list(CATEGORIES)}
     assert resources["sources"]["schema"]["primaryKey"] == ["article"]
-    assert [f["name"] for f in resources["sources"]["schema"]["fields"]] == list(SOURCE_COLUMNS)
+    assert [f["name"] for f in resources["sources"]["schema"]["fields"]] == source_columns(shipped.sources)
     for resource in resources.values():
         payload = files[resource["path"]]
         assert resource["bytes"] == len(payload)
@@ -140,6 +143,7 @@ def test_readme_says_what_where_how_to_cite_every_column_and_the_licences(shippe
     readme = files["README.md"].decode("utf-8")
     assert "All events involving Singapore mentioning “summit”." in readme
     assert f"<{link}>" in readme and link == "http://localhost:8501/data?country=SGP&q=summit"
+    assert "<http://localhost:8501/data?country=SGP&q=summit>" in readme.split("## How to cite")[1]
     assert f"Summit Atlas (version {VERSION})" in readme and "2025-03-14" in readme
     for column in (*EVENT_COLUMNS, *SOURCE_COLUMNS):
         assert f"| `{column}` |" in readme, column
@@ -286,6 +290,20 @@ def test_tool_version_is_a_short_token():
 
 
 def test_permalink_writes_only_what_differs_from_the_default():
-    assert permalink("http://h/data", FilterState()) == "http://h/data"
+    assert permalink("http://h/data?old=1", FilterState()) == "http://h/data"
     state = FilterState(view="flows", countries=("SGP", "PRK"), q="a b&c")
-    assert permalink("/", state) == "/?view=flows&country=SGP,PRK&q=a%20b%26c"
+    assert permalink("/", state) == "/?view=flows&country=SGP%2CPRK&q=a+b%26c"
+    assert permalink("/data", state.filters_only()) == "/data?country=SGP%2CPRK&q=a+b%26c"
+
+
+def test_the_export_registry_writer_dates_and_versions_the_package(shipped, tmp_path):
+    """`write_package(rows, context)`: the writer `export.FORMATS["zip"]` calls; the command line
+    gives no link, and the README says so."""
+    state = FilterState(categories=("summit",))
+    rows = state.apply(shipped.events)
+    context = SimpleNamespace(dataset=shipped, state=state, permalink="")
+    files = unzip(write_package(rows, context), tmp_path)
+    readme = files["README.md"].decode("utf-8")
+    assert "not recorded" in readme and datetime.date.today().isoformat() in readme
+    assert f"version {tool_version()}" in readme
+    assert frictionless_errors(tmp_path) == []
