@@ -209,7 +209,7 @@ def frictionless_on(events_csv: bytes, tiny_ref, tmp_path) -> list:
     descriptor = datapackage(
         files,
         events_table_schema(EVENT_COLUMNS, tiny_ref),
-        sources_table_schema(SOURCE_COLUMNS),
+        sources_table_schema(source_columns(sources)),
         sentence="All events.",
         link="",
         generated=DAY,

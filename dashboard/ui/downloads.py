@@ -20,7 +20,9 @@ from dashboard.package import FIGURE_FORMATS, figure_file_name, permalink, tool_
 from dashboard.ui.context import PageContext
 
 
-def _figure(view: str, rows: pd.DataFrame, dataset: Dataset, state: FilterState, fmt: str, link: str) -> bytes:
+def _figure(
+    view: str, rows: pd.DataFrame, dataset: Dataset, state: FilterState, fmt: str, link: str
+) -> bytes:
     from dashboard.figures import figure_bytes  # matplotlib: loaded on the first click only
 
     return figure_bytes(
@@ -35,16 +37,22 @@ def _figure(view: str, rows: pd.DataFrame, dataset: Dataset, state: FilterState,
     )
 
 
-def figure_buttons(ctx: PageContext, view: str, state: FilterState | None = None) -> None:
-    """"Download figure (PNG)" and "(SVG)" of `view` (a map mode or "timeline") for the filters.
+def figure_buttons(
+    ctx: PageContext, view: str, state: FilterState | None = None, *, stacked: bool = False
+) -> None:
+    """ "Download figure (PNG)" and "(SVG)" of `view` (a map mode or "timeline") for the filters.
 
     `state` is the page's state with its map mode (view, members) when it differs from the
-    context's; the figure's link reopens that view.
+    context's; the figure's link reopens that view. `stacked` puts the buttons one under the
+    other (a narrow column), else side by side.
     """
     state = (state or ctx.state).replace(event="")
     link = permalink(str(st.context.url or ""), state)
-    columns = st.columns(len(FIGURE_FORMATS))
-    for column, (fmt, mime) in zip(columns, FIGURE_FORMATS.items(), strict=True):
+    if stacked:
+        columns = [st.container() for _ in FIGURE_FORMATS]
+    else:
+        columns = st.columns([1] * len(FIGURE_FORMATS) + [3])
+    for column, (fmt, mime) in zip(columns, FIGURE_FORMATS.items(), strict=False):
         column.download_button(
             f"Download figure ({fmt.upper()})",
             data=partial(_figure, view, ctx.rows, ctx.dataset, state, fmt, link),
