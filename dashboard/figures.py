@@ -14,8 +14,10 @@ the drawn marks with a margin. Shapes are split at the projection's seam before 
 no polygon is drawn as a band across the map. Arcs are great circles (`pyproj.Geod`).
 
 Place and country labels are placed greedily, busiest first: each label tries four positions
-around its mark and is left out when every one would overlap a label already placed or another
-mark, or leave the map; the figure says how many labels it left out.
+around its mark and takes the first that stays on the map clear of other labels and marks,
+else the first clear of other labels only (its white ground keeps it legible over a mark).
+Labels never overlap each other; one with no such position is left out, and the figure says
+how many were.
 
 Output is deterministic for given inputs: fixed fonts (DejaVu Sans, shipped with matplotlib),
 no dates in the file's metadata, fixed SVG ids. SVG keeps text as text (`svg.fonttype: none`).
@@ -188,7 +190,8 @@ def figure_bytes(
     sentence = state.describe(reference.country_names)
     members = state.members if view == "partnerships" else ""
     title = f"Member states of {members} (2018-2019)" if members else TITLES[view]
-    counts = f"{len(rows)} of {plural(len(dataset.events), 'event')}."
+    total = len(dataset.events)
+    counts = f"{len(rows):,} of {total:,} event{'' if total == 1 else 's'}."
     words = Words(
         title=title,
         subtitle=f"{sentence} {counts}",
@@ -561,7 +564,9 @@ def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[
     """Label items (x, y, text, mark radius in points), busiest first; return the labels placed.
 
     A label tries above, below, right and left of its mark and is kept at the first position
-    that stays on the map and overlaps no label already placed and no other mark.
+    that stays on the map and overlaps no label already placed and no other mark; failing
+    that, at the first that overlaps only other marks (its white ground keeps it legible).
+    Labels never overlap each other: a label with no free position is left out.
     """
     renderer = ax.figure.canvas.get_renderer()
     area = ax.get_window_extent(renderer)
@@ -577,6 +582,7 @@ def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[
             (gap, 0, "left", "center"),
             (-gap, 0, "right", "center"),
         )
+        fallback = None
         for dx, dy, ha, va in positions:
             label = ax.annotate(
                 text,
@@ -596,12 +602,19 @@ def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[
             extent = label.get_window_extent(renderer).padded(pad)
             inside = area.containsx(extent.x0) and area.containsx(extent.x1)
             inside &= area.containsy(extent.y0) and area.containsy(extent.y1)
-            clash = any(extent.overlaps(p) for p in placed) or any(extent.overlaps(m) for m in others)
-            if inside and not clash:
-                placed.append(extent)
-                kept.append(label)
+            free = inside and not any(extent.overlaps(p) for p in placed)
+            if free and not any(extent.overlaps(m) for m in others):
+                if fallback is not None:
+                    fallback[0].remove()
+                fallback = (label, extent)
                 break
-            label.remove()
+            if free and fallback is None:
+                fallback = (label, extent)
+            else:
+                label.remove()
+        if fallback is not None:
+            kept.append(fallback[0])
+            placed.append(fallback[1])
     return kept
 
 
@@ -618,11 +631,31 @@ def _mark_boxes(ax, xs, ys, radii_pt) -> list[Bbox]:
 # ----- summits -------------------------------------------------------------------------------
 
 
-def _nice_counts(largest: int) -> list[int]:
-    """Up to three counts for a size legend: 1, a round middle value, and the largest."""
-    steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000]
-    middle = [s for s in steps if 1 < s < largest and s * 2.5 <= largest]
-    return sorted({1, *(middle[-1:]), max(largest, 1)})
+def _size_samples(largest: int, size: Callable[[int], float]) -> list[tuple[int, str]]:
+    """Counts for a size legend, labelled: 1, a round middle value, and the largest drawn.
+
+    Marks stop growing at some count (a cap keeps one busy place from hiding its region); a
+    legend entry at or past the cap reads "N+ events", so two equal marks never claim
+    different counts.
+    """
+    cap = _cap(size)
+    top = min(max(largest, 1), cap)
+    steps = [2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000]
+    middle = [s for s in steps if s * 2.5 <= top]
+    counts = sorted({1, *middle[-1:], top})
+    return [(n, f"{n:,}+ events" if n == cap and largest > cap else plural(n, "event")) for n in counts]
+
+
+def _cap(size: Callable[[int], float], most: int = 10**9) -> int:
+    """The smallest count whose mark is as big as marks get (`size` never shrinks as counts grow)."""
+    lo, hi, biggest = 1, most, size(most)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if size(mid) >= biggest:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def _summits_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dict:
@@ -632,9 +665,7 @@ def _summits_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dic
     notes: list[str] = []
     unplaced = int(rows["lat"].isna().sum()) if len(rows) else 0
     if unplaced:
-        notes.append(
-            f"{unplaced} of {plural(len(rows), 'event')} name no place in the text and are not drawn."
-        )
+        notes.append(f"{unplaced:,} of {len(rows):,} events name no place in the text and are not drawn.")
     message = ""
     if rows.empty:
         message = EMPTY_MESSAGE
@@ -646,10 +677,8 @@ def _summits_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dic
             if category in set(markers["category"]):
                 legend.add("circle", category, radius=5.0, colour=_rgb(CATEGORY_COLOURS[category], 0.9))
         legend.head("Events at the place (marker area)")
-        for n in _nice_counts(int(markers["count"].max())):
-            legend.add(
-                "circle", plural(n, "event"), radius=marker_radius_pt(n), colour=(0.55, 0.55, 0.55, 0.6)
-            )
+        for n, text in _size_samples(int(markers["count"].max()), marker_radius_pt):
+            legend.add("circle", text, radius=marker_radius_pt(n), colour=(0.55, 0.55, 0.55, 0.6))
         if len(markers) < len(places):
             size = markers["cell"].iloc[0].split(":")[0]
             legend.add(
@@ -785,10 +814,8 @@ def _flows_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dict:
     figures = flows[flows["kind"] == "figure"]
     if not ties.empty:
         legend.head("Diplomatic ties (width: number of events)")
-        for n in _nice_counts(int(ties["count"].max())):
-            legend.add(
-                "line", plural(n, "event"), width=arc_width_pt("tie", n, 0), colour=_rgb(TIE_COLOUR, 0.85)
-            )
+        for n, text in _size_samples(int(ties["count"].max()), lambda k: arc_width_pt("tie", k, 0)):
+            legend.add("line", text, width=arc_width_pt("tie", n, 0), colour=_rgb(TIE_COLOUR, 0.85))
     if not figures.empty:
         legend.head("Trade and investment figures (width: latest stated USD value)")
         usd = sorted({float(v) for v in figures["usd"] if v > 0})
@@ -870,11 +897,9 @@ def _timeline_figure(rows: pd.DataFrame, words: Words) -> Figure:
     undated = int(rows["year_start"].isna().sum()) if len(rows) else 0
     inferred = int(rows["date_inferred"].astype(bool).sum()) if len(rows) else 0
     if undated:
-        notes.append(
-            f"{undated} of {plural(len(rows), 'event')} are undated in the text and not on this chart."
-        )
+        notes.append(f"{undated:,} of {len(rows):,} events are undated in the text and not on this chart.")
     if inferred:
-        notes.append(f"{inferred} of these dates are inferred from context, not stated (date_inferred).")
+        notes.append(f"{inferred:,} of these dates are inferred from context, not stated (date_inferred).")
     present = [c for c in CATEGORIES if c in set(table["category"])]
     if present:
         legend.head("Kind of event")

@@ -197,3 +197,28 @@ def test_frame_fits_the_marks_and_keeps_the_plot_shape():
     assert fg.MAP_HEIGHT_IN[0] <= height <= fg.MAP_HEIGHT_IN[1]
     assert (fitted[3] - fitted[1]) / (fitted[2] - fitted[0]) == pytest.approx(height / 7.0)
     assert box(*fitted).contains(box(*frame))
+
+
+def test_marker_sizes_are_the_maps_own(shipped):
+    """A print marker has the interactive map's radius for its count, in points (the deck rounds)."""
+    from dashboard.layers import summits_layers
+
+    (markers, _), _ = summits_layers(shipped.events)
+    for marker in markers.data:
+        assert fg.marker_radius_pt(marker["count"]) == pytest.approx(marker["radius"] * fg.PX_TO_PT, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("largest", "expected"),
+    [
+        (1, ["1 event"]),
+        (2, ["1 event", "2 events"]),
+        (13, ["1 event", "5 events", "13 events"]),
+        (100_000, ["1 event", "20 events", "79+ events"]),  # markers stop growing at 79 events
+    ],
+)
+def test_size_legend_never_shows_two_equal_marks_for_different_counts(largest, expected):
+    samples = fg._size_samples(largest, fg.marker_radius_pt)
+    assert [text for _, text in samples] == expected
+    sizes = [fg.marker_radius_pt(n) for n, _ in samples]
+    assert sizes == sorted(set(sizes))
