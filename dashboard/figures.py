@@ -9,7 +9,7 @@ source line and the citation (`package.source_line` / `package.citation`).
 
 Maps are in the Equal Earth projection (equal-area, fit for print). A selection spanning most
 of the globe is shown whole, centred on WORLD_CENTRAL_MERIDIAN so that Russia (Chukotka crosses
-180°) and the Pacific stay in one piece; a narrower one is centred on its own data and framed to
+180°) is drawn in one piece, next to Alaska; a narrower one is centred on its own data and framed to
 the drawn marks with a margin. Shapes are split at the projection's seam before projecting, so
 no polygon is drawn as a band across the map. Arcs are great circles (`pyproj.Geod`).
 
@@ -82,7 +82,7 @@ LEGEND_IN = 2.75
 GAP_IN = 0.25
 MAP_HEIGHT_IN = (3.4, 6.2)  # the map's height follows its frame within these bounds
 #: Central meridian of world-wide maps: the seam (140°W) runs along the Alaska-Yukon border,
-#: so Russia, Alaska and the Pacific are drawn whole.
+#: so Russia (across 180°) and Alaska are drawn whole, side by side at the right-hand edge.
 WORLD_CENTRAL_MERIDIAN = 40.0
 #: A selection whose marks span more than this many degrees of longitude is drawn world-wide.
 WORLD_SPAN_DEGREES = 150.0
