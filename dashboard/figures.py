@@ -14,10 +14,10 @@ the drawn marks with a margin. Shapes are split at the projection's seam before 
 no polygon is drawn as a band across the map. Arcs are great circles (`pyproj.Geod`).
 
 Place and country labels are placed greedily, busiest first: each label tries four positions
-around its mark and takes the first that stays on the map clear of other labels and marks,
-else the first clear of other labels only (its white ground keeps it legible over a mark).
-Labels never overlap each other; one with no such position is left out, and the figure says
-how many were.
+around its mark and takes the first that stays on the map clear of other labels and marks;
+on a crowded map, where that leaves out most labels, a second pass lets the rest lie over
+other marks (on a white ground). Labels never overlap each other; one with no free position
+is left out, and the figure says how many were.
 
 Output is deterministic for given inputs: fixed fonts (DejaVu Sans, shipped with matplotlib),
 no dates in the file's metadata, fixed SVG ids. SVG keeps text as text (`svg.fonttype: none`).
@@ -564,26 +564,26 @@ def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[
     """Label items (x, y, text, mark radius in points), busiest first; return the labels placed.
 
     A label tries above, below, right and left of its mark and is kept at the first position
-    that stays on the map and overlaps no label already placed and no other mark; failing
-    that, at the first that overlaps only other marks (its white ground keeps it legible).
-    Labels never overlap each other: a label with no free position is left out.
+    that stays on the map clear of the labels already placed and of the other marks. When
+    that leaves out most labels (a crowded map), the ones left out get a second pass that lets
+    a label lie over other marks (its white ground keeps it legible), never over a label.
     """
     renderer = ax.figure.canvas.get_renderer()
     area = ax.get_window_extent(renderer)
     placed: list[Bbox] = []
-    kept = []
+    kept: dict[int, object] = {}
     pad = 0.12 * LABEL_PT * ax.figure.dpi / 72
-    for i, (x, y, text, r) in enumerate(items):
+
+    def place(i: int, over_marks: bool) -> None:
+        x, y, text, r = items[i]
         others = [m for j, m in enumerate(marks) if j != i]  # a label may touch its own mark only
         gap = r + 2.5
-        positions = (
+        for dx, dy, ha, va in (
             (0, gap, "center", "bottom"),
             (0, -gap, "center", "top"),
             (gap, 0, "left", "center"),
             (-gap, 0, "right", "center"),
-        )
-        fallback = None
-        for dx, dy, ha, va in positions:
+        ):
             label = ax.annotate(
                 text,
                 (x, y),
@@ -602,20 +602,20 @@ def _place_labels(ax, items: list[tuple[float, float, str, float]], marks: list[
             extent = label.get_window_extent(renderer).padded(pad)
             inside = area.containsx(extent.x0) and area.containsx(extent.x1)
             inside &= area.containsy(extent.y0) and area.containsy(extent.y1)
-            free = inside and not any(extent.overlaps(p) for p in placed)
-            if free and not any(extent.overlaps(m) for m in others):
-                if fallback is not None:
-                    fallback[0].remove()
-                fallback = (label, extent)
-                break
-            if free and fallback is None:
-                fallback = (label, extent)
-            else:
-                label.remove()
-        if fallback is not None:
-            kept.append(fallback[0])
-            placed.append(fallback[1])
-    return kept
+            clear = not any(extent.overlaps(p) for p in placed)
+            if inside and clear and (over_marks or not any(extent.overlaps(m) for m in others)):
+                placed.append(extent)
+                kept[i] = label
+                return
+            label.remove()
+
+    for i in range(len(items)):
+        place(i, over_marks=False)
+    if len(kept) < len(items) / 2:
+        for i in range(len(items)):
+            if i not in kept:
+                place(i, over_marks=True)
+    return [kept[i] for i in sorted(kept)]
 
 
 def _mark_boxes(ax, xs, ys, radii_pt) -> list[Bbox]:
