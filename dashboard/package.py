@@ -48,7 +48,6 @@ from dashboard.geo import Reference
 from dashboard.schema import (
     BOOLEAN_COLUMNS,
     CATEGORIES,
-    DATE_RE,
     EVENT_COLUMN_DESCRIPTIONS,
     EVENT_ID_RE,
     INFERENCE_FLAGS,
@@ -89,6 +88,9 @@ PAGE_PATHS: dict[str, str] = {"map": "", "timeline": "timeline", "data": "data",
 #: characters `export.neutralise` guards; tests/test_package.py checks the two agree). Written
 #: in the XML Schema regex subset the Table Schema spec names (no look-arounds, no `(?:`).
 SAFE_TEXT_PATTERN = "([^=+\\-@\\t\\r\\n][\\s\\S]*)?"
+#: `schema.DATE_RE` with the calendar check `data._parse_date` adds, as far as a pattern can:
+#: months 01-12, days 01-31 (a 30 February still needs the validator).
+DATE_PATTERN = "[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?"
 #: What the export writes for the boolean columns (`export._cell`).
 TRUE_VALUES, FALSE_VALUES = ("true",), ("false",)
 
@@ -264,8 +266,8 @@ def _event_field(name: str, reference: Reference | None) -> dict:
     exact: dict[str, dict] = {
         "event_id": {"pattern": _pattern(EVENT_ID_RE), "maxLength": MAX_LENGTH["event_id"]},
         "category": {"enum": list(CATEGORIES)},
-        "date_start": {"pattern": _pattern(DATE_RE)},
-        "date_end": {"pattern": _pattern(DATE_RE)},
+        "date_start": {"pattern": DATE_PATTERN},
+        "date_end": {"pattern": DATE_PATTERN},
     }
     if reference is not None:
         exact["country_iso3"] = {"enum": sorted(reference.iso3_codes)}

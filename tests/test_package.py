@@ -23,6 +23,7 @@ from dashboard.data import load_events, load_sources
 from dashboard.export import neutralise, to_csv_bytes, to_geojson_bytes
 from dashboard.filters import FilterState
 from dashboard.package import (
+    DATE_PATTERN,
     GEODATA_LICENCES,
     PACKAGE_FILES,
     SAFE_TEXT_PATTERN,
@@ -37,7 +38,7 @@ from dashboard.package import (
     tool_version,
     write_package,
 )
-from dashboard.schema import CATEGORIES, EVENT_COLUMNS, SOURCE_COLUMNS
+from dashboard.schema import CATEGORIES, DATE_RE, EVENT_COLUMNS, SOURCE_COLUMNS
 from tests.conftest import REPO, row, table_bytes
 
 DAY = datetime.date(2025, 3, 14)
@@ -232,6 +233,8 @@ BAD_CELLS = {
     "non-boolean place flag": {"place_inferred": "2"},
     "date not ISO": {"date_start": "2018/11/13", "date_end": ""},
     "date end not ISO": {"date_end": "13 Nov 2018"},
+    "month 13": {"date_start": "2018-13", "date_end": ""},
+    "day 32": {"date_start": "2018-01-32", "date_end": ""},
     "id not a slug": {"event_id": "Bad ID"},
     "unknown country": {"country_iso3": "XXX"},
     "lowercase country": {"country_iso3": "sgpx"},
@@ -307,3 +310,25 @@ def test_the_export_registry_writer_dates_and_versions_the_package(shipped, tmp_
     assert "not recorded" in readme and datetime.date.today().isoformat() in readme
     assert f"version {tool_version()}" in readme
     assert frictionless_errors(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("2018", True),
+        ("2018-11", True),
+        ("2018-11-13", True),
+        ("1904-12-31", True),
+        ("2018-00", False),
+        ("2018-13", False),
+        ("2018-11-00", False),
+        ("2018-11-32", False),
+        ("18-11-13", False),
+        ("2018/11/13", False),
+        ("２０１８", False),  # full-width digits: DATE_RE takes [0-9] only
+    ],
+)
+def test_date_pattern_is_date_re_with_calendar_ranges(text, valid):
+    assert bool(re.fullmatch(DATE_PATTERN, text)) is valid
+    if valid:
+        assert DATE_RE.match(text)
