@@ -1,13 +1,15 @@
-"""Command line: `python -m dashboard validate [PATH]`, `export ...` and `verify PAGE`.
+"""Command line: `python -m dashboard validate [PATH]`, `export ...`, `figure ...` and `verify PAGE`.
 
 `export` runs the same load -> filter -> export path as the dashboard's download buttons, so
 for the same filters it writes the same bytes. Its filter flags come from the filter table
-(`filters.FIELDS`) and its formats from the export registry (`export.FORMATS`).
+(`filters.FIELDS`) and its formats from the export registry (`export.FORMATS`). `figure`
+draws a map mode or the timeline as the pages' figure buttons do (`dashboard.figures`).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from dashboard.dataset import load_dataset
 from dashboard.export import FORMATS, ExportContext
 from dashboard.filters import FIELDS, FilterState
 from dashboard.geo import GEODATA_DIR
+from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, page_url, permalink, tool_version
 from dashboard.verify import verify_page
 
 
@@ -43,7 +46,17 @@ def _parser() -> argparse.ArgumentParser:
         help="; ".join(f"{f.key}: {f.help}" for f in FORMATS.values()),
     )
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument("--url", help="the app's address, to cite the view's link in a data package")
     common(export)
+
+    figure = sub.add_parser("figure", help="draw a map mode or the timeline of the filtered events")
+    figure.add_argument("--events", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
+    figure.add_argument("--view", choices=FIGURE_VIEWS, default="summits")
+    figure.add_argument("--members", help="partnerships: colour the member states of this organisation")
+    add_filter_flags(figure)
+    figure.add_argument("-o", "--output", required=True, help="FILE.png or FILE.svg (the suffix picks)")
+    figure.add_argument("--url", help="the app's address, to cite the view's link in the figure")
+    common(figure)
 
     verify = sub.add_parser("verify", help="check every evidence phrase against a copy of the source page")
     verify.add_argument("page", help="the source page as a text file (see README: Where the data comes from)")
@@ -93,12 +106,46 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print(f"{result.summary(dataset.label)} (run validate for details)", file=sys.stderr)
     rows = state.apply(dataset.events)
-    payload = FORMATS[args.format].write(rows, ExportContext(dataset, state))
+    if args.command == "figure":
+        return _figure(args, dataset, state, rows)
+    link = permalink(page_url(args.url, "data"), state.filters_only()) if args.url else ""
+    payload = FORMATS[args.format].write(rows, ExportContext(dataset, state, permalink=link))
     if args.output:
         Path(args.output).write_bytes(payload)
         print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(payload)
+    return 0
+
+
+def _figure(args: argparse.Namespace, dataset, state: FilterState, rows) -> int:
+    """`figure`: the output's suffix picks PNG or SVG; a map mode's figure links to that mode."""
+    from dashboard.figures import figure_bytes  # matplotlib loads only when drawing
+
+    fmt = Path(args.output).suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        print(f"{args.output}: a figure file name ends in .png or .svg", file=sys.stderr)
+        return 2
+    page = "timeline" if args.view == "timeline" else "map"
+    if page == "map":
+        mode, notices = FilterState.from_query_params(
+            {"view": args.view, "members": args.members or ""}, dataset.vocabulary()
+        )
+        for notice in notices:
+            print(f"ignored: {notice}", file=sys.stderr)
+        state = state.replace(view=mode.view, members=mode.members)
+    payload = figure_bytes(
+        args.view,
+        rows,
+        dataset,
+        state,
+        fmt=fmt,
+        version=tool_version(),
+        generated=datetime.date.today(),
+        permalink=permalink(page_url(args.url, page), state) if args.url else "",
+    )
+    Path(args.output).write_bytes(payload)
+    print(f"wrote the {args.view} figure of {len(rows)} rows to {args.output}", file=sys.stderr)
     return 0
 
 

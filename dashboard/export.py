@@ -95,6 +95,12 @@ class ExportContext:
     permalink: str = ""
 
 
+def _data_package(rows: pd.DataFrame, context: ExportContext) -> bytes:
+    from dashboard.package import write_package  # imported here: dashboard.package imports this module
+
+    return write_package(rows, context)
+
+
 @dataclass(frozen=True)
 class ExportFormat:
     """One download: how to write it, what to call it, how browsers and the CLI name it.
@@ -133,6 +139,15 @@ FORMATS: dict[str, ExportFormat] = {
             "application/geo+json",
             lambda rows, context: to_geojson_bytes(rows),
             "points for GIS tools; rows with no place have a null geometry",
+        ),
+        ExportFormat(
+            "zip",
+            "data package (ZIP)",
+            "zip",
+            "application/zip",
+            _data_package,
+            "the CSV and GeoJSON, the sources they cite, a README (how to cite, column dictionary, "
+            "licences) and a Frictionless datapackage.json",
         ),
     )
 }

@@ -102,10 +102,10 @@ def test_timeline_page():
     )  # the timeline, and the USD figures (the one unit with a trend)
 
 
-def test_data_page_offers_both_downloads_of_the_filtered_rows():
+def test_data_page_offers_every_download_of_the_filtered_rows():
     at = run({"country": "SGP"}, page="data")
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Download CSV", "Download GeoJSON"]
+    assert labels == ["Download CSV", "Download GeoJSON", "Download data package (ZIP)"]
     (table,) = [d for d in at.dataframe if "evidence" in d.value.columns]
     assert len(table.value) > 0
     assert "Singapore" in at.markdown[0].value
@@ -195,3 +195,23 @@ def test_selecting_an_arc_lists_its_events(layer, obj, heading):
     at.session_state["map-flows"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
     at.run()
     assert any(h.value.startswith(heading) for h in at.subheader), [h.value for h in at.subheader]
+
+
+@pytest.mark.parametrize(
+    ("params", "page"),
+    [
+        ({}, None),
+        ({"view": "flows"}, None),
+        ({"view": "partnerships", "members": "ASEAN"}, None),
+        ({}, "timeline"),
+    ],
+)
+def test_map_and_timeline_offer_figures_built_only_when_clicked(monkeypatch, params, page):
+    from dashboard import figures
+
+    calls = []
+    monkeypatch.setattr(figures, "figure_bytes", lambda *a, **k: calls.append(1) or b"")
+    at = run(params, page=page)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download figure (PNG)", "Download figure (SVG)"]
+    assert calls == []  # a rerun draws no figure: the buttons' data are callables

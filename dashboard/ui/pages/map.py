@@ -12,6 +12,7 @@ from dashboard.formatting import plural
 from dashboard.layers import CHOROPLETH, COUNTRIES, PLACES, RUSSIA, TIE_ARCS, TRADE_ARCS, build_deck
 from dashboard.ui import components
 from dashboard.ui.context import PageContext, current_context
+from dashboard.ui.downloads import figure_buttons
 from dashboard.ui.state import KEYS, clear_event, commit, filter_to_country, map_key
 
 MEMBERS_NONE = "Events with Russia"
@@ -59,6 +60,7 @@ def render(ctx: PageContext) -> None:
     with legend_col:
         st.markdown("**Legend**")
         components.legend(legend_items, _notes(view, rows, members))
+        figure_buttons(ctx, view, state, stacked=True)
 
     selected = _selection(event)
     if state.event:

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard.charts import figures_charts, figures_table, timeline_chart
 from dashboard.formatting import escape_markdown as esc
 from dashboard.ui.context import PageContext, current_context
+from dashboard.ui.downloads import figure_buttons
 
 
 def render(ctx: PageContext) -> None:
@@ -23,6 +24,7 @@ def render(ctx: PageContext) -> None:
     inferred = int(rows["date_inferred"].sum())
     if inferred:
         st.caption(f"{inferred} of these dates are inferred from context, not stated (see Data).")
+    figure_buttons(ctx, "timeline")
     st.subheader("Stated figures")
     names = ctx.dataset.reference.country_names
     table = figures_table(rows, names)
