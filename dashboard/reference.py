@@ -23,6 +23,7 @@ is a stray quote: it is reported, and the lines it swallowed are read again on t
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -145,7 +146,7 @@ CAPITALS = Contract(
     (_iso3("country_iso3"), Field("capital", required=False), _lat(), _lon(), Field("source")),
     key=("country_iso3",),
     must_have=(("country_iso3", "RUS", "arcs cannot be drawn"),),
-    covers=("country_iso3", COUNTRIES_FILE, "iso3", "arcs to them cannot be drawn"),
+    covers=("country_iso3", COUNTRIES_FILE, "iso3", "no arc can end there"),
     noun="capital",
 )
 ORGANISATIONS = Contract(
@@ -213,88 +214,102 @@ class ReferenceTables:
 
 
 def read_reference_tables(directory: Path | str) -> ReferenceTables:
-    """Read and check every file of a geodata folder; raise ReferenceDataError if one is unusable."""
+    """Read and check every file of a geodata folder; raise ReferenceDataError if one is unusable.
+
+    Every file is read even after one proved unusable, so the error lists all that is wrong.
+    """
     directory = Path(directory)
     label = directory.name or str(directory)
     problems: list[Problem] = []
-    fatal: list[Problem] = []
-    # The values each file's rows hold, for the files after it to refer to; None: unusable.
-    known: dict[tuple[str, str], frozenset[str] | None] = {}
-
-    countries = _read_countries(directory, label, problems, fatal)
-    known[(COUNTRIES_FILE, "iso3")] = None if countries is None else frozenset(countries["iso3"])
-    tables = {}
-    for contract in CONTRACTS[1:]:
-        frame = _read_csv(directory, label, contract, known, problems, fatal)
+    # The values each file's valid rows hold, for the files after it; None: that file is unusable.
+    known: dict[tuple[str, str], frozenset | None] = {}
+    tables: dict[str, pd.DataFrame | None] = {}
+    usable = True
+    for contract in CONTRACTS:
+        report = _Report(f"{label}/{contract.file}", problems)
+        read = _read_countries if contract is COUNTRIES else _read_csv
+        frame = read(directory / contract.file, contract, known, report)
+        usable = usable and not report.unusable_found
         tables[contract.file] = frame
         for col in contract.columns:
             known[(contract.file, col)] = None if frame is None else frozenset(frame[col].dropna())
-    if fatal:
+    if not usable:
         raise ReferenceDataError(problems)
-    return ReferenceTables(
-        countries,
-        tables[PLACES_FILE],
-        tables[CAPITALS_FILE],
-        tables[ORGANISATIONS_FILE],
-        tables[MEMBERS_FILE],
-        tuple(problems),
-    )
+    return ReferenceTables(*(tables[c.file] for c in CONTRACTS), tuple(problems))
+
+
+class _Report:
+    """Collects one file's problems into the shared list; remembers whether the file is unusable."""
+
+    def __init__(self, name: str, problems: list[Problem]) -> None:
+        self.name, self.problems, self.unusable_found = name, problems, False
+
+    def add(self, line: int, column: str, reason: str, severity: str = "error") -> None:
+        self.problems.append(Problem(self.name, line, column, reason, severity))
+
+    def unusable(self, line: int, column: str, reason: str) -> None:
+        self.add(line, column, f"{reason}; {UNUSABLE}")
+        self.unusable_found = True
+
+
+def _read_bytes(path: Path, report: _Report) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        report.unusable(0, "-", f"cannot read file ({exc.strerror or exc})")
+        return None
 
 
 # ----- CSV files --------------------------------------------------------------------------------
 
 
-def _read_csv(directory, label, contract, known, problems, fatal) -> pd.DataFrame | None:
-    name = f"{label}/{contract.file}"
-
-    def unusable(line: int, column: str, reason: str) -> None:
-        problem = Problem(name, line, column, f"{reason}: {UNUSABLE}")
-        problems.append(problem)
-        fatal.append(problem)
-
-    try:
-        raw = (directory / contract.file).read_bytes()
-    except OSError as exc:
-        unusable(0, "-", f"cannot read file ({exc.strerror or exc})")
+def _read_csv(path: Path, contract: Contract, known, report: _Report) -> pd.DataFrame | None:
+    raw = _read_bytes(path, report)
+    if raw is None:
         return None
-    text, decode_problems = decode(raw, name)
-    problems.extend(decode_problems)
-    header, lines, records, parse_problems = read_single_line_records(text, name)
-    problems.extend(parse_problems)
+    text, decode_problems = decode(raw, report.name)
+    report.problems.extend(decode_problems)
+    header, lines, records, parse_problems = read_single_line_records(text, report.name)
+    report.problems.extend(parse_problems)
     if not header:
-        unusable(1, "-", "file is empty: expected a header row")
+        report.unusable(1, "-", "file is empty: expected a header row")
         return None
     duplicated = sorted({h for h in header if header.count(h) > 1})
     missing = [c for c in contract.columns if c not in header]
     if duplicated:
-        unusable(1, ",".join(duplicated), "column named more than once")
+        report.unusable(1, ",".join(duplicated), "column named more than once")
     if missing:
-        unusable(1, ",".join(missing), "required column missing")
+        report.unusable(1, ",".join(missing), "required column missing")
     if duplicated or missing:
         return None
 
-    rows, row_lines = [], []
+    physical = _NEWLINE_RE.split(text)
+    rows, where = [], []
     for line, record in zip(lines, records, strict=True):
         if len(record) != len(header):
-            problems.append(Problem(name, line, "-", f"expected {len(header)} fields, found {len(record)}"))
+            # A stray quote that closes on the same line shifts the fields instead of lines.
+            hint = " (check the quotes on this line)" if '"' in physical[line - 1] else ""
+            report.add(line, "-", f"expected {len(header)} fields, found {len(record)}{hint}")
             continue
-        row = _check_row(dict(zip(header, record, strict=True)), contract, known, name, line, problems)
+        row = _check_row(dict(zip(header, record, strict=True)), contract, known, report, line)
         if row is not None:
             rows.append(row)
-            row_lines.append(line)
-    rows = _unique(rows, row_lines, contract, name, problems)
+            where.append((line, f"line {line}"))
+    rows = _unique(rows, where, contract, report)
     frame = pd.DataFrame(rows, columns=header)
     for f in contract.fields:
         if f.kind == "number":
             frame[f.name] = frame[f.name].astype(float)
-    _check_presence(frame[list(contract.columns)], contract, known, name, problems)
+    _check_presence(frame, contract, known, report)
     return frame
 
 
 def read_single_line_records(text: str, name: str):
-    """`read_rows` for a table without multi-line fields: a record spanning several lines is a
-    stray quote. It is reported on its first line and skipped; the lines it swallowed are read
-    again, so one stray quote costs one row, never the rest of the file."""
+    """`read_rows` for a table without multi-line fields, where a record spanning several lines
+    is a stray quote. It is reported on its first line; that line is read again with the quote as
+    a plain character (kept, with a warning, if it then has the header's number of fields; else
+    skipped), and so are the lines it swallowed: one stray quote never costs the rest of the file.
+    """
     header, lines, records, problems = read_rows(text, name)
     if not header:
         return header, lines, records, problems
@@ -309,15 +324,18 @@ def read_single_line_records(text: str, name: str):
         column_index, cell = spans[0]
         last = min(line + sum(len(_NEWLINE_RE.findall(c)) for c in record), _last_line(physical))
         column = header[column_index] if column_index < len(header) else "-"
-        opened = show_value(_NEWLINE_RE.split(cell)[0])
+        as_plain = next(csv.reader([physical[line - 1]], quoting=csv.QUOTE_NONE), [])
+        kept = len(as_plain) == len(header)
+        if kept:
+            out_lines.append(line)
+            out_records.append(as_plain)
+        outcome = "the quote kept as a plain character" if kept else f"line {line} skipped"
         if last > line:
-            reason = (
-                f"unclosed quote in {opened}: lines {line}-{last} read as one field; "
-                f"line {line} skipped, lines {line + 1}-{last} read again"
-            )
+            spread = f"lines {line}-{last} read as one field; read again line by line, {outcome}"
         else:
-            reason = f"unclosed quote in {opened}: the quote runs to the end of the file; line skipped"
-        problems.append(Problem(name, line, column, reason))
+            spread = f"it runs to the end of the file; {outcome}"
+        reason = f"unclosed quote before {show_value(_NEWLINE_RE.split(cell)[0])}: {spread}"
+        problems.append(Problem(name, line, column, reason, "warning" if kept else "error"))
         if last > line:
             # Read the swallowed lines on their own, under the same header; renumber to the file's.
             again = "\n".join([physical[0], *physical[line:last]]) + "\n"
@@ -336,19 +354,24 @@ def _last_line(physical: list[str]) -> int:
     return len(physical) - 1 if physical and physical[-1] == "" else len(physical)
 
 
-def _check_row(row: dict, contract: Contract, known, name: str, line: int, problems) -> dict | None:
-    """A row with its values parsed, or None (problems recorded) if a required value is bad."""
+def _check_row(row: dict, contract: Contract, known, report: _Report, line: int, prefix: str = ""):
+    """The row with its values parsed, or None (problems reported) if a required value is bad.
+
+    `prefix` locates the row inside a line (a GeoJSON feature: `features[3].properties.`).
+    """
     ok = True
     for f in contract.fields:
         value, reason = check_value(f, row[f.name], known)
         if reason:
-            problems.append(Problem(name, line, f.name, reason, "error" if f.required else "warning"))
+            report.add(line, prefix + f.name, reason, "error" if f.required else "warning")
             ok = ok and not f.required
             value = _EMPTY[f.kind]
         row[f.name] = value
     for a, b in contract.pairs:
         if _is_empty(row[a]) != _is_empty(row[b]):
-            problems.append(Problem(name, line, f"{a},{b}", f"give both {a} and {b}, or neither", "warning"))
+            report.add(
+                line, f"{prefix}{a},{b}", f"give both {a} and {b}, or neither; both left out", "warning"
+            )
             row[a], row[b] = _EMPTY[contract.field(a).kind], _EMPTY[contract.field(b).kind]
     return row if ok else None
 
@@ -383,137 +406,125 @@ def check_value(f: Field, raw: str, known) -> tuple[object, str]:
     return value, ""
 
 
-def _unique(rows: list[dict], lines: list[int], contract: Contract, name: str, problems) -> list[dict]:
-    """The rows with a key not seen before; each later duplicate is an error naming the first."""
-    if not contract.key:
-        return rows
-    first: dict[tuple, int] = {}
+def _unique(rows: list[dict], where: list[tuple[int, str]], contract: Contract, report: _Report, prefix=None):
+    """The rows with a key not seen before; each later duplicate is an error naming the first.
+
+    `where` gives each row's line and how to name its place ("line 7", "features[3]").
+    """
+    first: dict[tuple, str] = {}
     kept = []
-    for row, line in zip(rows, lines, strict=True):
+    for i, (row, (line, place)) in enumerate(zip(rows, where, strict=True)):
         key = tuple(row[c] for c in contract.key)
-        if key in first:
+        if contract.key and key in first:
             shown = ", ".join(show_value(str(k)) for k in key)
-            problems.append(
-                Problem(name, line, ",".join(contract.key), f"duplicate {shown}, first on line {first[key]}")
+            column = ",".join(contract.key)
+            report.add(
+                line, (prefix(i) if prefix else "") + column, f"duplicate {shown}, first in {first[key]}"
             )
             continue
-        first[key] = line
+        first.setdefault(key, place)
         kept.append(row)
     return kept
 
 
-def _check_presence(frame: pd.DataFrame, contract: Contract, known, name: str, problems) -> None:
+def _check_presence(frame: pd.DataFrame, contract: Contract, known, report: _Report) -> None:
     """Rows a view cannot do without, and values of another file that have no row here."""
     listed = set()
     for column, value, consequence in contract.must_have:
         listed.add(value)
         if value not in set(frame[column]):
-            reason = f"no {contract.noun} for {value}: {consequence}"
-            problems.append(Problem(name, 0, column, reason, "warning"))
+            report.add(0, column, f"no {contract.noun} for {value}: {consequence}", "warning")
     if contract.covers is not None:
         column, other_file, other_column, consequence = contract.covers
         expected = known.get((other_file, other_column))
-        if expected:
-            absent = sorted(expected - set(frame[column]) - listed)
-            if absent:
-                shown = ", ".join(absent[:MAX_CODES_LISTED])
-                if len(absent) > MAX_CODES_LISTED:
-                    shown += f" and {len(absent) - MAX_CODES_LISTED} more"
-                reason = f"no {contract.noun} for {shown} (in {other_file}): {consequence}"
-                problems.append(Problem(name, 0, column, reason, "warning"))
+        absent = sorted((expected or set()) - set(frame[column]) - listed)
+        if absent:
+            shown = ", ".join(absent[:MAX_CODES_LISTED])
+            if len(absent) > MAX_CODES_LISTED:
+                shown += f" and {len(absent) - MAX_CODES_LISTED} more"
+            reason = f"no {contract.noun} for {shown}, listed in {other_file}: {consequence}"
+            report.add(0, column, reason, "warning")
 
 
 # ----- countries.geojson ------------------------------------------------------------------------
 
 
-def _read_countries(directory: Path, label: str, problems, fatal) -> gpd.GeoDataFrame | None:
-    """Country features checked like CSV rows; each problem on the line its feature starts."""
-    name = f"{label}/{COUNTRIES_FILE}"
-
-    def unusable(line: int, column: str, reason: str) -> None:
-        problem = Problem(name, line, column, f"{reason}: {UNUSABLE}")
-        problems.append(problem)
-        fatal.append(problem)
-
-    try:
-        raw = (directory / COUNTRIES_FILE).read_bytes()
-    except OSError as exc:
-        unusable(0, "-", f"cannot read file ({exc.strerror or exc})")
+def _read_countries(path: Path, contract: Contract, known, report: _Report) -> gpd.GeoDataFrame | None:
+    """Country features checked like CSV rows, each problem on the line its feature starts and
+    its column a JSON path (`features[3].properties.iso3`): the shipped file is one line."""
+    raw = _read_bytes(path, report)
+    if raw is None:
         return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        unusable(raw.count(b"\n", 0, exc.start) + 1, "-", f"not UTF-8 (byte offset {exc.start})")
+        report.unusable(raw.count(b"\n", 0, exc.start) + 1, "-", f"not UTF-8 (byte offset {exc.start})")
         return None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        unusable(exc.lineno, "-", f"not valid JSON ({exc.msg} at column {exc.colno}); is it truncated?")
+        report.unusable(exc.lineno, "-", f"not valid JSON, truncated? ({exc})")
         return None
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list) or document.get("type") != "FeatureCollection":
-        unusable(1, "-", "not a GeoJSON FeatureCollection with a list of features")
+        report.unusable(1, "-", "not a GeoJSON FeatureCollection with a list of features")
         return None
     props = [f.get("properties") if isinstance(f, dict) else None for f in features]
-    absent = [c for c in COUNTRIES.columns if not any(isinstance(p, dict) and c in p for p in props)]
+    absent = [c for c in contract.columns if not any(isinstance(p, dict) and c in p for p in props)]
     if absent:
-        unusable(1, ",".join(absent), "property missing from every feature")
+        report.unusable(1, ",".join(f"properties.{c}" for c in absent), "property missing from every feature")
         return None
 
     lines = _feature_lines(text, len(features))
-    rows, row_lines = [], []
-    for feature, properties, line in zip(features, props, lines, strict=True):
+    rows, where, index = [], [], []
+    for i, (feature, properties, line) in enumerate(zip(features, props, lines, strict=True)):
         properties = properties if isinstance(properties, dict) else {}
-        cells = {c: "" if properties.get(c) is None else str(properties[c]) for c in COUNTRIES.columns}
-        row = _check_row(cells, COUNTRIES, {}, name, line, problems)
-        geometry = _check_geometry(feature, name, line, problems)
+        cells = {c: "" if properties.get(c) is None else str(properties[c]) for c in contract.columns}
+        row = _check_row(cells, contract, known, report, line, f"features[{i}].properties.")
+        geometry = _check_geometry(feature, report, line, f"features[{i}].geometry")
         if row is not None and geometry is not None:
             rows.append({**row, "geometry": geometry})
-            row_lines.append(line)
-    rows = _unique(rows, row_lines, COUNTRIES, name, problems)
+            where.append((line, f"features[{i}]"))
+            index.append(i)
+    rows = _unique(rows, where, contract, report, lambda k: f"features[{index[k]}].properties.")
     if not rows:
-        unusable(1, "-", "no usable country shape")
+        report.unusable(1, "-", "no usable country shape")
         return None
-    frame = pd.DataFrame(rows, columns=[*COUNTRIES.columns, "geometry"])
+    frame = pd.DataFrame(rows, columns=[*contract.columns, "geometry"])
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
 
 
-def _check_geometry(feature, name: str, line: int, problems) -> shapely.Geometry | None:
+def _check_geometry(feature, report: _Report, line: int, column: str) -> shapely.Geometry | None:
     """A feature's polygon(s), or None with an error; an invalid one is repaired (a warning)."""
-
-    def bad(reason: str) -> None:
-        problems.append(Problem(name, line, "geometry", reason))
-
     data = feature.get("geometry") if isinstance(feature, dict) else None
     if not data:
-        bad("no geometry")
+        report.add(line, column, "no geometry")
         return None
     try:
         geometry = shape(data)
     except Exception as exc:  # shapely raises several types on malformed coordinates
-        bad(f"cannot be read ({type(exc).__name__}: {exc})")
+        report.add(line, column, f"cannot be read ({type(exc).__name__}: {exc})")
         return None
     if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-        bad(f"{geometry.geom_type} is not a Polygon or MultiPolygon")
+        report.add(line, column, f"{geometry.geom_type} is not a Polygon or MultiPolygon")
         return None
     if geometry.is_empty:
-        bad("empty geometry")
+        report.add(line, column, "empty geometry")
         return None
     xy = shapely.get_coordinates(geometry)
     if not np.isfinite(xy).all() or (np.abs(xy[:, 0]) > 180).any() or (np.abs(xy[:, 1]) > 90).any():
-        bad("coordinates outside lon -180..180, lat -90..90 (GeoJSON is WGS84 degrees)")
+        report.add(line, column, "coordinates outside lon -180..180, lat -90..90 (GeoJSON is WGS84 degrees)")
         return None
     if not geometry.is_valid:
         reason = shapely.is_valid_reason(geometry)
         repaired = shapely.make_valid(geometry)
-        polygons = [
-            g for g in getattr(repaired, "geoms", [repaired]) if g.geom_type in ("Polygon", "MultiPolygon")
-        ]
+        parts = getattr(repaired, "geoms", [repaired])
+        polygons = [g for g in parts if g.geom_type in ("Polygon", "MultiPolygon")]
         if not polygons:
-            bad(f"invalid geometry ({reason}) that make_valid cannot repair")
+            report.add(line, column, f"invalid geometry ({reason}) that make_valid cannot repair")
             return None
         geometry = shapely.union_all(polygons)
-        problems.append(Problem(name, line, "geometry", f"invalid geometry ({reason}): repaired", "warning"))
+        report.add(line, column, f"invalid geometry ({reason}): repaired with make_valid", "warning")
     return geometry
 
 
