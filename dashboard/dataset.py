@@ -252,6 +252,7 @@ def _json_bytes(value) -> bytes:
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 #: The sidecar's keys and their types: anything else makes the entry a miss.
 _SIDECAR_TYPES = {
+    "sidecar_sha256": str,
     "key": dict,
     "parquet_sha256": str,
     "rows": int,
@@ -307,6 +308,8 @@ def _check_sidecar(entry: _CacheEntry) -> dict:
         # bool is an int in Python; a count given as true is as wrong as one given as "3".
         if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
             raise _CacheMiss(f"its sidecar lacks {key!r} or it is not a {kind.__name__}")
+    if _sidecar_digest(meta) != meta["sidecar_sha256"]:
+        raise _CacheMiss("its sidecar's content differs from its recorded SHA-256")
     if meta["key"] != entry.key:
         raise _CacheMiss("its sidecar was written for other content, reference data or version")
     if not _SHA256_RE.match(meta["parquet_sha256"]):
@@ -333,6 +336,11 @@ def _check_sidecar(entry: _CacheEntry) -> dict:
 _FLOAT_COLUMNS = frozenset(schema.NUMERIC_COLUMNS)
 _INT_COLUMNS = frozenset(schema.INTEGER_COLUMNS) | {"year_start", "year_end"}
 _BOOL_COLUMNS = frozenset(schema.BOOLEAN_COLUMNS)
+
+
+def _sidecar_digest(meta: dict) -> str:
+    """SHA-256 of the sidecar's content less this digest: a damaged sidecar cannot vouch for data."""
+    return hashlib.sha256(_json_bytes({k: v for k, v in meta.items() if k != "sidecar_sha256"})).hexdigest()
 
 
 def _check_frame(frame: pd.DataFrame, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
@@ -399,6 +407,7 @@ def _write_cache(entry: _CacheEntry, enriched: pd.DataFrame, result: LoadResult)
         frame.to_parquet(buffer, index=False)
         blob = buffer.getvalue()
         meta = {
+            "sidecar_sha256": "",
             "key": entry.key,
             "parquet_sha256": hashlib.sha256(blob).hexdigest(),
             "rows": len(frame),
@@ -407,6 +416,7 @@ def _write_cache(entry: _CacheEntry, enriched: pd.DataFrame, result: LoadResult)
             "extra_columns": list(result.extra_columns),
             "problems": [asdict(p) for p in result.problems],
         }
+        meta["sidecar_sha256"] = _sidecar_digest(meta)
         sidecar = _json_bytes(meta)
         parquet_tmp = _temporary(folder, entry.parquet.name, temporary)
         parquet_tmp.write_bytes(blob)
