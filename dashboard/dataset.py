@@ -368,6 +368,7 @@ def _check_frame(frame: pd.DataFrame, meta: dict, reference: Reference, articles
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             value = frame[column].to_numpy()[np.flatnonzero(mask)[0]]
+            value = value.item() if isinstance(value, np.generic) else value  # inf, not np.float64(inf)
             raise _CacheMiss(f"{column} {value!r} {what}")
 
     ids = frame["event_id"].astype(str)
