@@ -6,9 +6,9 @@ command-line export and the download button run the same code on the same frame.
 
 A large table is checked once and kept as Parquet in a cache folder. The cache is untrusted: it
 is keyed on the table's content (SHA-256 of its bytes, streamed) with the reference data, the
-sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256, row count and columns;
-and a read checks all of that, the column types, and the cheap invariants of a validated table
-(`_check_frame`). Anything unreadable or inconsistent is a miss: the table is checked again from
+sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256, row count and columns,
+and its own SHA-256; a read checks all of that, the column types, and the cheap invariants of a
+validated table (`_check_frame`). Anything unreadable or inconsistent is a miss: the table is checked again from
 the CSV and `Dataset.notices` says why. Files are written under unique temporary names and
 renamed into place, the sidecar last, so a crash never pairs a new Parquet file with an old
 sidecar that vouches for it.
@@ -271,7 +271,10 @@ def _read_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[in
         return None, ""
     try:
         meta = _check_sidecar(entry)
-        blob = entry.parquet.read_bytes()
+        try:
+            blob = entry.parquet.read_bytes()
+        except FileNotFoundError:
+            raise _CacheMiss("its Parquet file is missing") from None
         if hashlib.sha256(blob).hexdigest() != meta["parquet_sha256"]:
             raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
         # Read the bytes just verified, not the file again (it could change in between).

@@ -203,7 +203,7 @@ def test_a_missing_sidecar_or_parquet_is_a_miss(cached):
     sidecar.unlink()
     assert_rebuilt(load(), first, "its sidecar is missing")
     parquet.unlink()
-    assert_rebuilt(load(), first, "FileNotFoundError")
+    assert_rebuilt(load(), first, "its Parquet file is missing")
 
 
 def test_a_truncated_parquet_is_a_miss(cached):

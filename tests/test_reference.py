@@ -235,6 +235,14 @@ def test_each_defect_is_named_with_file_line_column_and_value(case, tmp_path, sh
     assert sum(p.severity == "warning" for p in reference.problems) == case.warnings
 
 
+def test_every_case_is_in_the_hostile_readme():
+    readme = (REPO / "tests" / "data" / "hostile" / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Hostile reference data", 1)[1]
+    for case in CASES:
+        assert f"| `{case.id}` |" in section
+        assert f"`{case.problems[0]}" in section  # the first problem line, verbatim
+
+
 def test_the_shipped_geodata_meets_every_contract(shipped):
     assert shipped.problems == ()
     assert len(shipped.countries) == 234 and shipped.countries.crs.to_epsg() == 4326
