@@ -9,9 +9,9 @@ is keyed on the table's content (SHA-256 of its bytes, streamed) with the refere
 sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256, row count and columns,
 and its own SHA-256; a read checks all of that, the column types, and the cheap invariants of a
 validated table (`_check_frame`). Anything unreadable or inconsistent is a miss: the table is
-checked again from the CSV and `Dataset.notices` says why. Files are written under unique temporary names and
-renamed into place, the sidecar last, so a crash never pairs a new Parquet file with an old
-sidecar that vouches for it.
+checked again from the CSV and `Dataset.notices` says why. Files are written under unique
+temporary names and renamed into place, the sidecar last, so a crash never pairs a new Parquet
+file with an old sidecar that vouches for it.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ is wrong, where, instead of a traceback. What happens to each kind of problem:
   missing, no country shape at all): `ReferenceDataError`, which lists every such problem of
   every file. The app shows it as an error, `python -m dashboard validate` exits 1 with it, and
   no events table is checked against broken reference data.
-* **a bad row** (a latitude `abc`, an unknown code, a duplicate key, a stray quote): the row is
-  skipped, and an `error` Problem names file, line, column and value.
+* **a bad row** (a latitude `abc`, an unknown code, a duplicate key, fields shifted by a quote):
+  the row is skipped, and an `error` Problem names file, line, column and value.
 * **a bad optional value** (an organisation's seat latitude): the value is left out, the row is
   kept, and a `warning` Problem says so.
 * **something the map needs is absent** (no capital for RUS, where every arc starts): a
@@ -18,7 +18,8 @@ is wrong, where, instead of a traceback. What happens to each kind of problem:
 
 CSVs go through the project's own reader (`reading.read_rows`), so line numbers are the ones an
 editor shows. None of these tables has a multi-line field, so a record spanning several lines
-is a stray quote: it is reported, and the lines it swallowed are read again on their own.
+is a stray quote: it is reported, and its lines are read again one by one
+(`read_single_line_records`), so it costs one row at most, never the rest of the file.
 """
 
 from __future__ import annotations
