@@ -7,16 +7,18 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from dashboard import dataset as ds
-from dashboard.data import load_sources
+from dashboard.data import DEFAULT_EVENTS, load_sources
 from dashboard.export import to_geojson_bytes
-from tests.conftest import row, table_bytes
+from tests.conftest import REPO, row, table_bytes
 
 
 @pytest.fixture
@@ -304,3 +306,26 @@ def test_stale_temporary_files_are_cleaned_on_the_next_write(cached):
 def test_the_sidecar_is_strict_json():
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         ds._json_bytes({"rows": float("nan")})
+
+
+def test_the_app_rebuilds_a_broken_cache_and_says_so(tmp_path, monkeypatch):
+    """A `{}` sidecar once raised KeyError on every page: now the page loads, with a notice."""
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    events = tmp_path / "events.csv"
+    shutil.copyfile(DEFAULT_EVENTS, events)
+    folder = tmp_path / "cache"
+    reference, sources, problems = ds.load_reference_and_sources()
+    ds.build_dataset(events, reference, sources, problems, cache_dir=folder)
+    (sidecar,) = folder.glob("*.json")
+    sidecar.write_text("{}", encoding="utf-8")
+    monkeypatch.setenv(ds.ENV_EVENTS, str(events))
+    monkeypatch.setenv(ds.ENV_CACHE, str(folder))
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (info,) = [i.value for i in at.info if "cache" in i.value]
+    assert info.startswith("cache events-") and info.endswith(
+        "was unreadable or inconsistent (its sidecar lacks 'sidecar\\_sha256' or it is not a str); "
+        "rebuilt from the CSV"
+    )
+    assert at.get("deck_gl_json_chart")
