@@ -88,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for notice in notices:
         print(f"ignored: {notice}", file=sys.stderr)
+    if problems:
+        print(f"{result.summary(dataset.label)} (run validate for details)", file=sys.stderr)
     if reference_problems:
         summary = _reference_summary(dataset.reference.label, reference_problems)
         print(f"{summary} (run validate for details)", file=sys.stderr)
-    if problems:
-        print(f"{result.summary(dataset.label)} (run validate for details)", file=sys.stderr)
     rows = state.apply(dataset.events)
     payload = to_csv_bytes(rows) if args.format == "csv" else to_geojson_bytes(rows)
     if args.output:

@@ -68,7 +68,7 @@ def test_deck_matches_golden_json(frame, tiny_ref, view, members, ids):
     assert legend
     assert "mapProvider" not in spec or spec["mapProvider"] in (None, "")
     golden = GOLDEN / f"deck-{view}{'-' + members if members else ''}.json"
-    text = json.dumps(spec, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    text = json.dumps(spec, indent=1, sort_keys=True) + "\n"
     if os.environ.get("UPDATE_GOLDEN") or not golden.exists():
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
