@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -364,10 +365,9 @@ def test_validate_lists_reference_problems_first_and_exits_1(tmp_path, capsys):
         "geodata/capitals.csv:0: country_iso3: no capital for RUS: arcs cannot be drawn (warning)",
     ]
     # events.csv is not blamed: its own rows are all valid.
-    assert err.splitlines() == [
-        "geodata: 2 problems in the reference data, 1 row skipped",
-        "events.csv: 94 rows valid",
-    ]
+    reference_summary, events_summary = err.splitlines()
+    assert reference_summary == "geodata: 2 problems in the reference data, 1 row skipped"
+    assert re.fullmatch(r"events\.csv: [0-9]+ rows valid", events_summary)
 
 
 def test_validate_with_unusable_reference_data_checks_no_events(tmp_path):
