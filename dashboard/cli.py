@@ -13,12 +13,13 @@ import datetime
 import sys
 from pathlib import Path
 
-from dashboard.data import DEFAULT_SOURCES
-from dashboard.dataset import load_dataset
+from dashboard.data import DEFAULT_SOURCES, Problem
+from dashboard.dataset import ENV_GEODATA, geodata_path, load_dataset
 from dashboard.export import FORMATS, ExportContext
 from dashboard.filters import FIELDS, FilterState
-from dashboard.geo import GEODATA_DIR
+from dashboard.formatting import plural
 from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, page_url, permalink, tool_version
+from dashboard.reference import ReferenceDataError
 from dashboard.verify import verify_page
 
 
@@ -30,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--sources", default=str(DEFAULT_SOURCES), help="sources.csv to check articles against"
         )
-        p.add_argument("--geodata", default=str(GEODATA_DIR), help="folder of reference geodata")
+        p.add_argument(
+            "--geodata", help=f"folder of reference geodata (default: geodata/, or ${ENV_GEODATA})"
+        )
 
     validate = sub.add_parser("validate", help="check an events table; exit 1 if anything is wrong")
     validate.add_argument("path", nargs="?", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
@@ -87,17 +90,34 @@ def filter_state(args: argparse.Namespace, vocabulary) -> FilterState:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    dataset = load_dataset(
-        getattr(args, "path", None) or getattr(args, "events", None), args.geodata, args.sources
-    )
+    geodata = geodata_path(args.geodata)
+    try:
+        dataset = load_dataset(
+            getattr(args, "path", None) or getattr(args, "events", None), geodata, args.sources
+        )
+    except ReferenceDataError as exc:
+        # The reference data's fault, named as such: no events table is checked against it.
+        out = sys.stdout if args.command == "validate" else sys.stderr  # never into an export
+        for problem in exc.problems:
+            print(_line(problem), file=out)
+        print(
+            f"{geodata.name}: the reference data cannot be used; no events table was checked", file=sys.stderr
+        )
+        return 1
     result = dataset.result
+    reference_problems = dataset.reference.problems
     problems = list(dataset.source_problems) + list(result.problems)
+    for notice in dataset.notices:
+        print(f"note: {notice}", file=sys.stderr)
 
     if args.command == "validate":
-        for problem in problems:
-            print(f"{problem}" + ("" if problem.severity == "error" else " (warning: row kept)"))
-        print(result.summary(dataset.label), file=sys.stderr if problems else sys.stdout)
-        return 1 if problems else 0
+        for problem in (*reference_problems, *problems):  # the reference data's own faults first
+            print(_line(problem))
+        if reference_problems:
+            print(_reference_summary(dataset.reference.label, reference_problems), file=sys.stderr)
+        anything = bool(problems or reference_problems)
+        print(result.summary(dataset.label), file=sys.stderr if anything else sys.stdout)
+        return 1 if anything else 0
 
     if args.command == "verify":
         return _verify(Path(args.page), dataset)
@@ -105,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     state = filter_state(args, dataset.vocabulary())
     if problems:
         print(f"{result.summary(dataset.label)} (run validate for details)", file=sys.stderr)
+    if reference_problems:
+        summary = _reference_summary(dataset.reference.label, reference_problems)
+        print(f"{summary} (run validate for details)", file=sys.stderr)
     rows = state.apply(dataset.events)
     if args.command == "figure":
         return _figure(args, dataset, state, rows)
@@ -159,3 +182,17 @@ def _verify(page: Path, dataset) -> int:
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
+
+
+def _line(problem: Problem) -> str:
+    """A problem as validate prints it; a warning says what became of its row (line 0: no row)."""
+    if problem.severity == "error":
+        return str(problem)
+    return f"{problem} (warning{': row kept' if problem.line else ''})"
+
+
+def _reference_summary(label: str, problems) -> str:
+    skipped = sum(p.severity == "error" for p in problems)
+    return (
+        f"{label}: {plural(len(problems), 'problem')} in the reference data, {plural(skipped, 'row')} skipped"
+    )

@@ -8,8 +8,6 @@ that a table of a million rows validates in seconds, not minutes.
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,8 @@ import pandas as pd
 from dashboard import schema
 from dashboard.geo import SPATIAL_TOLERANCE_KM, Reference, points_near_countries
 from dashboard.lists import normalise_column, spelling_from, split_list
+from dashboard.reading import Problem, decode, read_rows  # also importable from here, as before
+from dashboard.reading import show_value as _show
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_EVENTS = REPO_DIR / "events.csv"
@@ -28,22 +28,6 @@ DEFAULT_SOURCES = REPO_DIR / "sources.csv"
 # A cell the CSV exporter neutralised: one added apostrophe before a formula trigger.
 # Undone on read so that export -> load gives back exactly the same values (see export.py).
 _NEUTRALISED_RE = re.compile(r"^'+[=+\-@\t\r\n]")
-
-csv.field_size_limit(10_000_000)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input table. `error` rows are skipped; `warning` rows are kept."""
-
-    file: str
-    line: int
-    column: str
-    reason: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.column}: {self.reason}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,50 +59,6 @@ class LoadResult:
             f"{name}: {self.rows_loaded} of {self.rows_read} rows loaded, "
             f"{self.rows_skipped} skipped, {count} problem{'' if count == 1 else 's'}"
         )
-
-
-def decode(raw: bytes, name: str) -> tuple[str, list[Problem]]:
-    """Decode bytes as UTF-8 (a BOM is fine); fall back to Windows-1252 with a warning."""
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        text = raw.decode("cp1252", errors="replace")
-        reason = (
-            f"not UTF-8 (byte 0x{raw[exc.start]:02X} at offset {exc.start}); "
-            "read as Windows-1252/Latin-1: check accented characters"
-        )
-        return text, [Problem(name, line, "-", reason, "warning")]
-
-
-def read_rows(text: str, name: str) -> tuple[list[str], list[int], list[list[str]], list[Problem]]:
-    """Parse CSV text into header, the starting line of each record, and the records."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    problems: list[Problem] = []
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [], [], [Problem(name, 1, "-", "file is empty: expected a header row")]
-    except csv.Error as exc:
-        return [], [], [], [Problem(name, 1, "-", f"unreadable header: {exc}")]
-    header = [h.strip() for h in header]
-    lines: list[int] = []
-    records: list[list[str]] = []
-    line = reader.line_num + 1
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(Problem(name, line, "-", f"unreadable CSV: {exc}"))
-            line = reader.line_num + 1
-            continue
-        if record:  # blank lines carry no row
-            lines.append(line)
-            records.append(record)
-        line = reader.line_num + 1
-    return header, lines, records, problems
 
 
 def load_events(
@@ -468,12 +408,6 @@ class _PerRow:
 
     def at(self, i: int) -> str:
         return self.word(self.values.iloc[i])
-
-
-def _show(value: str, limit: int = 40) -> str:
-    """Quote a bad value for a message, shortened so a 5,000-character cell stays readable."""
-    text = value if len(value) <= limit else value[: limit - 1] + "…"
-    return repr(text)
 
 
 def load_sources(source: Path | str = DEFAULT_SOURCES) -> tuple[pd.DataFrame, tuple[Problem, ...]]:

@@ -62,11 +62,13 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _json_value(value):
+def _json_value(column: str, value):
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no Infinity: refuse, name it
+        raise ValueError(f"GeoJSON export: column {column}: {value!r} is not a finite number")
     return value
 
 
@@ -75,14 +77,14 @@ def to_geojson_bytes(frame: pd.DataFrame) -> bytes:
     columns = export_columns(frame)
     features = []
     for row in frame[columns].itertuples(index=False, name=None):
-        props = {c: _json_value(v) for c, v in zip(columns, row, strict=True)}
+        props = {c: _json_value(c, v) for c, v in zip(columns, row, strict=True)}
         has_point = props["lat"] is not None and props["lon"] is not None
         geometry = {"type": "Point", "coordinates": [props["lon"], props["lat"]]} if has_point else None
         features.append(
             {"type": "Feature", "id": props["event_id"], "geometry": geometry, "properties": props}
         )
     collection = {"type": "FeatureCollection", "features": features}
-    return json.dumps(collection, ensure_ascii=False, indent=1).encode("utf-8")
+    return json.dumps(collection, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8")
 
 
 @dataclass(frozen=True, eq=False)

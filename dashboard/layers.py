@@ -65,7 +65,9 @@ class CompactDeck(pdk.Deck):
     """A Deck whose JSON has no indentation: a fifth of the bytes pydeck's pretty print sends."""
 
     def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+        return json.dumps(
+            self, sort_keys=True, default=default_serialize, separators=(",", ":"), allow_nan=False
+        )
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard.dataset import events_path
 from dashboard.formatting import escape_markdown as esc
+from dashboard.reference import ReferenceDataError
 from dashboard.ui import components, loaders
 from dashboard.ui.context import PageContext, set_context
 from dashboard.ui.state import KEYS, sidebar_filters, url_notices
@@ -45,6 +46,11 @@ def main(cli_events: str | None = None) -> None:
         else:
             loaders.forget_upload()
             dataset = loaders.dataset_from_path(events_path(cli_events))
+    except ReferenceDataError as exc:
+        # The reference files' fault, listed as such; no events table is checked against them.
+        listed = "\n".join(f"- {esc(str(p))}" for p in exc.problems[: components.MAX_PROBLEMS_SHOWN])
+        st.error(f"The reference data could not be loaded, so no events table was checked:\n\n{listed}")
+        st.stop()
     except (OSError, ValueError) as exc:
         st.error(f"The reference data could not be loaded: {esc(str(exc))}")
         st.stop()
@@ -58,6 +64,8 @@ def main(cli_events: str | None = None) -> None:
 
     for notice in url_notices():
         st.warning(f"Ignored in the URL: {esc(notice)}", icon=":material/warning:")
+    for notice in dataset.notices:
+        st.info(esc(notice), icon=":material/cached:")
     components.load_report(dataset)
 
     set_context(PageContext(dataset, state, state.apply(dataset.events), tiles))

@@ -16,22 +16,28 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.data import DEFAULT_SOURCES
-from dashboard.dataset import Dataset, build_dataset, load_reference_and_sources
-from dashboard.geo import GEODATA_DIR
+from dashboard.dataset import Dataset, build_dataset, geodata_path, load_reference_and_sources
 from dashboard.ui.state import KEYS
 
 #: Tables from this size up show a status box and a progress bar while they load.
 PROGRESS_MIN_BYTES = 1_000_000
 
 
+def reference_and_sources():
+    """The reference folder ($SUMMIT_ATLAS_GEODATA or geodata/) and sources, read once per folder."""
+    return _reference_and_sources(str(geodata_path()), str(DEFAULT_SOURCES))
+
+
 @st.cache_resource(show_spinner="Loading country shapes and sources…")
-def reference_and_sources(geodata: str = str(GEODATA_DIR), sources: str = str(DEFAULT_SOURCES)):
+def _reference_and_sources(geodata: str, sources: str):
     return load_reference_and_sources(geodata, sources)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _dataset_slot(path: str, mtime_ns: int, size: int) -> dict:
-    """A shared holder per file version; mtime and size are in the key so an edited file is read again.
+def _dataset_slot(path: str, mtime_ns: int, size: int, ctime_ns: int, reference: str) -> dict:
+    """A shared holder per file version. Size, mtime and ctime are in the key so an edited file
+    is read again: a same-size edit with its mtime set back still changes the ctime, which no
+    user call can restore. The reference data's fingerprint is in it too (another geodata folder).
 
     The dataset is built outside the cached function, so the build can draw its progress bar.
     """
@@ -39,16 +45,16 @@ def _dataset_slot(path: str, mtime_ns: int, size: int) -> dict:
 
 
 def dataset_from_path(path: Path) -> Dataset:
+    reference, sources, problems = reference_and_sources()
     try:
         stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size)
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns)
     except OSError:
-        key = (0, 0)  # build_dataset reports the unreadable file as a problem
-    slot = _dataset_slot(str(path), *key)
+        key = (0, 0, 0)  # build_dataset reports the unreadable file as a problem
+    slot = _dataset_slot(str(path), *key, reference.fingerprint())
     if "dataset" not in slot:
         with slot["lock"]:
             if "dataset" not in slot:
-                reference, sources, problems = reference_and_sources()
                 slot["dataset"] = _with_progress(
                     key[1],
                     path.name,

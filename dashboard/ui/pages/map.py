@@ -47,6 +47,8 @@ def render(ctx: PageContext) -> None:
 
     if rows.empty:
         st.info("No events match these filters. Widen the years or clear a filter (sidebar → Reset filters).")
+    if view == "flows" and ref.flows_notice:
+        st.warning(esc(ref.flows_notice), icon=":material/warning:")
     deck, legend_items = build_deck(view, rows, ref, members=members, tiles=ctx.tiles)
     map_col, legend_col = st.columns([4, 1])
     with map_col:
