@@ -8,11 +8,15 @@ that a table of a million rows validates in seconds, not minutes.
 from __future__ import annotations
 
 import calendar
+import codecs
 import csv
 import io
+import operator
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -29,7 +33,10 @@ DEFAULT_SOURCES = REPO_DIR / "sources.csv"
 # Undone on read so that export -> load gives back exactly the same values (see export.py).
 _NEUTRALISED_RE = re.compile(r"^'+[=+\-@\t\r\n]")
 
-csv.field_size_limit(10_000_000)
+csv.field_size_limit(schema.MAX_FIELD_CHARS)
+
+#: Any of the bidirectional controls the loader removes (schema.BIDI_CONTROLS).
+_BIDI_RE = re.compile("[" + "".join(sorted(schema.BIDI_CONTROLS)) + "]")
 
 
 @dataclass(frozen=True)
@@ -77,8 +84,32 @@ class LoadResult:
         )
 
 
+#: Byte order marks of the wide encodings: (mark, codec, name, byte order). Longest first:
+#: UTF-32-LE's mark starts like UTF-16-LE's.
+_WIDE_BOMS: tuple[tuple[bytes, str, str, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32", "little-endian"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32", "big-endian"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16", "little-endian"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16", "big-endian"),
+)
+#: Bytes sampled to recognise UTF-16 without a byte order mark by its zero bytes.
+_SNIFF_BYTES = 4096
+
+
 def decode(raw: bytes, name: str) -> tuple[str, list[Problem]]:
-    """Decode bytes as UTF-8 (a BOM is fine); fall back to Windows-1252 with a warning."""
+    """Decode bytes as UTF-8 (a BOM is fine). UTF-16 and UTF-32 are recognised (by their byte
+    order mark, or UTF-16 by its zero bytes) and read as such, with a warning that says so;
+    anything else falls back to Windows-1252 with a warning."""
+    wide = _wide_encoding(raw)
+    if wide is not None:
+        codec, family, how, skip = wide
+        try:
+            text, broken = raw[skip:].decode(codec), ""
+        except UnicodeDecodeError as exc:
+            text = raw[skip:].decode(codec, errors="replace")
+            broken = f"; bytes at offset {skip + exc.start} are not valid {family} (read as U+FFFD)"
+        reason = f"this file is {family} ({how}): read as {family}; save it as UTF-8{broken}"
+        return text, [Problem(name, 1, "-", reason, "warning")]
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
@@ -91,34 +122,189 @@ def decode(raw: bytes, name: str) -> tuple[str, list[Problem]]:
         return text, [Problem(name, line, "-", reason, "warning")]
 
 
-def read_rows(text: str, name: str) -> tuple[list[str], list[int], list[list[str]], list[Problem]]:
-    """Parse CSV text into header, the starting line of each record, and the records."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+def _wide_encoding(raw: bytes) -> tuple[str, str, str, int] | None:
+    """(codec, UTF-16 or UTF-32, how it was told, bytes to skip) for a wide encoding, else None.
+
+    Without a byte order mark, UTF-16 shows itself by its zero bytes: the high byte of every
+    ASCII character (the header, commas, digits) is zero, all on the same side of each pair.
+    UTF-8 text never holds a zero byte.
+    """
+    for bom, codec, family, order in _WIDE_BOMS:
+        if raw.startswith(bom):
+            return codec, family, f"{order}, with a byte order mark", len(bom)
+    sample = raw[: _SNIFF_BYTES - _SNIFF_BYTES % 2]
+    if b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    pairs = len(sample) // 2
+    if odd >= max(2, pairs // 10) and even * 20 <= odd:
+        return "utf-16-le", "UTF-16", "little-endian, no byte order mark", 0
+    if even >= max(2, pairs // 10) and odd * 20 <= even:
+        return "utf-16-be", "UTF-16", "big-endian, no byte order mark", 0
+    return None
+
+
+class ParsedRows(NamedTuple):
+    """A CSV text as records: the header, then each record with the physical line it starts on.
+
+    `unreadable` counts the records reported and skipped while reading (an unclosed quote, a
+    field over the size limit): they are rows of the file all the same, so `rows_read` is
+    `len(records) + unreadable`, and "loaded N of M rows" never hides a line.
+    """
+
+    header: list[str]
+    lines: list[int]
+    records: list[list[str]]
+    problems: list[Problem]
+    unreadable: int = 0
+    header_line: int = 1
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.records) + self.unreadable
+
+
+class _LineFeed:
+    """The physical lines of a text for `csv.reader`, counted, remembering the current record's
+    lines so that a record which swallowed the lines after it can have them read again."""
+
+    def __init__(self, text: str) -> None:
+        # newline="": lines keep their endings, so quoted CRLFs survive (as csv requires).
+        self._source = iter(io.StringIO(text, newline=""))
+        self._again: list[str] = []  # lines to read again, the next one last
+        self.taken: list[str] = []  # the lines of the record being read
+        self.count = 0  # lines handed out so far: the number of the last one
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.pop() if self._again else next(self._source)
+        self.count += 1
+        self.taken.append(line)
+        return line
+
+    def start_record(self) -> int:
+        """Forget the last record's lines; the number of the line the next record starts on."""
+        self.taken = []
+        return self.count + 1
+
+    def read_again(self, lines: list[str]) -> None:
+        self._again.extend(reversed(lines))
+        self.count -= len(lines)
+
+
+def read_rows(text: str, name: str) -> ParsedRows:
+    """Parse CSV text into its header, the first physical line of each record, and the records.
+
+    Line numbers are physical lines, as an editor shows them (quoted newlines counted); blank
+    lines carry no row. An opening quote left unclosed makes `csv` read every following line into
+    one field, until the next quote or the end of the file. Such a record (it spans several lines
+    and is not a well-formed record of the header's width while the lines after its first read as
+    rows, or it runs to the end of the file inside quotes) is reported on its first line and
+    skipped, and the lines after it are read again as rows: a stray quote costs its own row, not
+    the rest of the file. A legitimate multi-line quoted field is well-formed and loads.
+    """
+    feed = _LineFeed(text)
+    reader = csv.reader(feed, strict=False)
     problems: list[Problem] = []
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [], [], [Problem(name, 1, "-", "file is empty: expected a header row")]
-    except csv.Error as exc:
-        return [], [], [], [Problem(name, 1, "-", f"unreadable header: {exc}")]
-    header = [h.strip() for h in header]
+    header: list[str] | None = None
+    header_line = 1
     lines: list[int] = []
     records: list[list[str]] = []
-    line = reader.line_num + 1
+    unreadable = 0
     while True:
+        first = feed.start_record()
         try:
-            record = next(reader)
+            record, error = next(reader), None
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(Problem(name, line, "-", f"unreadable CSV: {exc}"))
-            line = reader.line_num + 1
+            record, error = None, exc
+        if record == []:  # a blank line
             continue
-        if record:  # blank lines carry no row
-            lines.append(line)
-            records.append(record)
-        line = reader.line_num + 1
-    return header, lines, records, problems
+        taken = feed.taken
+        width = len(header) if header else None
+        if error is None and len(taken) == 1 and taken[0].count('"') % 2 == 0:
+            verdict = ""  # the common case: one line, quotes balanced
+        else:
+            verdict = _suspect(taken, record, error, width)
+        last = first + len(taken) - 1
+        if header is None:
+            header_line = first
+            if verdict or error is not None:
+                problems.append(Problem(name, first, "-", _header_reason(verdict, error, first, last)))
+                header = []
+                if verdict:
+                    feed.read_again(taken[1:])
+            else:
+                header = [_restore_neutralised(h.strip()) for h in record]
+            continue
+        if verdict or error is not None:
+            problems.append(Problem(name, first, "-", _unreadable_reason(verdict, error, first, last)))
+            unreadable += 1
+            if verdict:
+                feed.read_again(taken[1:])
+            continue
+        lines.append(first)
+        records.append(record)
+    if header is None:
+        problems.append(Problem(name, 1, "-", "file is empty: expected a header row"))
+        header = []
+    return ParsedRows(header, lines, records, problems, unreadable, header_line)
+
+
+def _suspect(taken: list[str], record: list[str] | None, error: csv.Error | None, width: int | None) -> str:
+    """ "eof" or "unclosed" if these lines look like an unclosed quote's doing, else ""."""
+    if error is not None:
+        # A swallowing record often ends by outgrowing the field size limit.
+        return "unclosed" if len(taken) > 1 and _rows_follow(taken, width) else ""
+    try:
+        list(csv.reader(taken, strict=True))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return "eof"  # still inside quotes when the file ends: no closing quote at all
+        malformed = True
+    else:
+        malformed = width is not None and len(record) != width
+    if len(taken) > 1 and malformed and _rows_follow(taken, width):
+        return "unclosed"
+    return ""
+
+
+def _rows_follow(taken: list[str], width: int | None) -> bool:
+    """Whether the lines after a record's first read on their own as rows of the header's width."""
+    if width is None:
+        return True
+    try:
+        return any(len(row) == width for row in csv.reader(taken[1:], strict=False))
+    except csv.Error:
+        return False
+
+
+def _unreadable_reason(verdict: str, error: csv.Error | None, first: int, last: int) -> str:
+    """Why a record was skipped while reading, and what became of the lines it had swallowed."""
+    if verdict:
+        if last == first:
+            return f"unclosed quote; the field runs to the end of the file: line {first} skipped"
+        tail = ", to the end of the file" if verdict == "eof" else ""
+        again = f"line {last}" if last == first + 1 else f"lines {first + 1}-{last}"
+        return (
+            f"unclosed quote; lines {first}-{last} read as one field{tail}: "
+            f"line {first} skipped, {again} read again as rows"
+        )
+    if "field larger than field limit" in str(error):
+        return f"a field is longer than {schema.MAX_FIELD_CHARS:,} characters: row skipped"
+    return f"unreadable CSV: {error}: row skipped"
+
+
+def _header_reason(verdict: str, error: csv.Error | None, first: int, last: int) -> str:
+    if verdict:
+        span = f"line {first}" if last == first else f"lines {first}-{last}"
+        return f"unclosed quote in the header ({span} read as one field): no row can be loaded"
+    if "field larger than field limit" in str(error):
+        return f"a column name is longer than {schema.MAX_FIELD_CHARS:,} characters: no row can be loaded"
+    return f"unreadable header: {error}: no row can be loaded"
 
 
 def load_events(
@@ -140,44 +326,90 @@ def load_events(
             empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
             return LoadResult(empty, (Problem(name, 0, "-", f"cannot read file: {exc}"),), 0)
     text, problems = decode(raw, name)
-    header, lines, records, parse_problems = read_rows(text, name)
-    problems += parse_problems
-    return validate_events(header, lines, records, reference, articles, name, problems)
+    rows = read_rows(text, name)
+    # isascii() is a flag lookup: a plain-ASCII table pays nothing for the bidi check.
+    bidi = not text.isascii() and any(c in text for c in schema.BIDI_CONTROLS)
+    return validate_events(rows, reference, articles, name, problems + rows.problems, bidi=bidi)
 
 
 def validate_events(
-    header: list[str],
-    lines: list[int],
-    records: list[list[str]],
+    rows: ParsedRows,
     reference: Reference,
     articles: frozenset[int] | None,
     name: str,
     problems: list[Problem] | None = None,
+    *,
+    bidi: bool = True,
 ) -> LoadResult:
-    """Check parsed records against the schema and the reference data: every check in CHECKS."""
+    """Check parsed records against the schema and the reference data: every check in CHECKS.
+
+    The header is checked first, before any frame is built: too many columns refuse the table;
+    a column whose name is unsafe or taken by a derived column is not loaded (rows kept); a
+    missing or doubled required column refuses the table.
+    """
     problems = list(problems or [])
     empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
-    if not header:
-        return LoadResult(empty, tuple(problems), 0)
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    missing = [c for c in schema.EVENT_COLUMNS if c not in header]
-    if duplicated:
-        problems.append(Problem(name, 1, ",".join(duplicated), "column named more than once"))
-    if missing:
-        problems.append(Problem(name, 1, ",".join(missing), "required column missing: no row can be loaded"))
-    if duplicated or missing:
-        return LoadResult(empty, tuple(problems), len(records))
-    extra = tuple(h for h in header if h not in schema.EVENT_COLUMNS)
-    if not records:
-        problems.append(Problem(name, 2, "-", "header only: the table has no rows"))
-        return LoadResult(empty, tuple(problems), 0, extra)
 
-    table = _Table(header, lines, records, reference, articles, name, problems)
+    def done(frame=empty, extra=()) -> LoadResult:
+        problems.sort(key=lambda p: (p.line, p.column))
+        return LoadResult(frame, tuple(problems), rows.rows_read, extra)
+
+    header, at = rows.header, rows.header_line
+    if not header:
+        return done()
+    if len(header) > schema.MAX_COLUMNS:
+        reason = f"{len(header):,} columns; at most {schema.MAX_COLUMNS}: no row can be loaded"
+        problems.append(Problem(name, at, "-", reason))
+        return done()
+    keep = []
+    for i, column in enumerate(header):
+        why = column_name_problem(column)
+        if why:
+            shown = column if column in schema.DERIVED_COLUMNS else _show(column)
+            problems.append(Problem(name, at, shown, f"{why}; column not loaded", "warning"))
+        else:
+            keep.append(i)
+    names = [header[i] for i in keep]
+    duplicated = sorted({h for h in names if names.count(h) > 1})
+    missing = [c for c in schema.EVENT_COLUMNS if c not in names]
+    if duplicated:
+        problems.append(Problem(name, at, ",".join(duplicated), "column named more than once"))
+    if missing:
+        problems.append(Problem(name, at, ",".join(missing), "required column missing: no row can be loaded"))
+    if duplicated or missing:
+        return done()
+    extra = tuple(h for h in names if h not in schema.EVENT_COLUMNS)
+    if not rows.records:
+        if not rows.unreadable:
+            problems.append(Problem(name, at + 1, "-", "header only: the table has no rows"))
+        return done(extra=extra)
+
+    table = _Table(header, keep, rows.lines, rows.records, reference, articles, name, problems, bidi)
     for check in CHECKS:
         check(table)
-    valid = table.valid_rows(extra)
-    problems.sort(key=lambda p: (p.line, p.column))
-    return LoadResult(valid, tuple(problems), len(records), extra)
+    return done(table.valid_rows(extra), extra)
+
+
+def column_name_problem(column: str) -> str:
+    """Why a column of this name cannot be loaded, or "" if it can.
+
+    A name is written into every CSV export's header, so it must be safe there: not empty, not
+    too long, not starting like a formula, free of control characters; and it must not be one of
+    the columns the dashboard derives (schema.DERIVED_COLUMNS), which would overwrite it.
+    """
+    if column == "":
+        return "column has no name"
+    if len(column) > schema.MAX_COLUMN_NAME:
+        return f"name is {len(column)} characters; at most {schema.MAX_COLUMN_NAME}"
+    if column.startswith(schema.FORMULA_TRIGGERS):
+        return f"name starts with {column[0]!r}, which a spreadsheet reads as a formula"
+    controls = [c for c in column if unicodedata.category(c) == "Cc" or c in schema.BIDI_CONTROLS]
+    if controls:
+        codes = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(controls))
+        return f"name holds control characters ({codes})"
+    if column in schema.DERIVED_COLUMNS:
+        return "the dashboard derives a column of this name, which would overwrite yours"
+    return ""
 
 
 class _Table:
@@ -187,8 +419,9 @@ class _Table:
     for the valid rows' typed columns.
     """
 
-    def __init__(self, header, lines, records, reference, articles, name, problems) -> None:
+    def __init__(self, header, keep, lines, records, reference, articles, name, problems, bidi=True) -> None:
         self.reference, self.articles, self.name, self.problems = reference, articles, name, problems
+        self.bidi = bidi  # False when the text holds no bidirectional control at all
         width = len(header)
         self.bad = np.zeros(len(records), dtype=bool)
         # Rows with the wrong number of fields cannot be aligned to columns: report, then pad so
@@ -198,7 +431,10 @@ class _Table:
                 problems.append(Problem(name, lines[i], "-", f"expected {width} fields, found {len(rec)}"))
                 self.bad[i] = True
                 records[i] = (rec + [""] * width)[:width]
-        self.frame = pd.DataFrame(records, columns=header, dtype=object)
+        if len(keep) < width:  # columns not loaded (see column_name_problem) are left out here
+            pick = operator.itemgetter(*keep)
+            records = [pick(rec) for rec in records]
+        self.frame = pd.DataFrame(records, columns=[header[i] for i in keep], dtype=object)
         self.frame.index = range(len(self.frame))
         self.line_of = np.asarray(lines)
         self.parsed: dict[str, pd.Series] = {}
@@ -229,6 +465,29 @@ class _Table:
 
 
 # ----- the checks, in the order they run -------------------------------------------------------
+
+
+def strip_bidi_controls(t: _Table) -> None:
+    """Bidirectional controls (schema.BIDI_CONTROLS) are removed from every cell, each with a
+    warning: they can make a title display as other text than it holds. The row is kept."""
+    if not t.bidi:
+        return
+    for col in t.frame.columns:
+        values = t.frame[col]
+        hit = np.fromiter(
+            (_BIDI_RE.search(v) is not None for v in values.to_numpy()), dtype=bool, count=len(values)
+        )
+        if not hit.any():
+            continue
+        t.report(pd.Series(hit, index=values.index), col, _PerRow(values, _bidi_reason), "warning")
+        cleaned = values.copy()
+        cleaned[hit] = [_BIDI_RE.sub("", v) for v in values[hit]]
+        t.frame[col] = cleaned
+
+
+def _bidi_reason(value: str) -> str:
+    codes = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(_BIDI_RE.findall(value)))
+    return f"bidirectional controls removed ({codes}): they can make text display in another order"
 
 
 def normalise_cells(t: _Table) -> None:
@@ -385,6 +644,7 @@ def check_geography(t: _Table) -> None:
 
 #: Every check an events table goes through, in order; each is a function of the table under check.
 CHECKS = (
+    strip_bidi_controls,
     normalise_cells,
     check_required,
     check_lengths,
@@ -486,7 +746,7 @@ def load_sources(source: Path | str = DEFAULT_SOURCES) -> tuple[pd.DataFrame, tu
         return pd.DataFrame(columns=list(schema.SOURCE_COLUMNS)), (
             Problem(name, 0, "-", f"cannot read file: {exc}"),
         )
-    header, lines, records, parse_problems = read_rows(text, name)
+    header, lines, records, parse_problems, _, _ = read_rows(text, name)
     problems += parse_problems
     missing = [c for c in schema.SOURCE_COLUMNS if c not in header]
     if missing:

@@ -29,7 +29,7 @@ ENV_CACHE = "SUMMIT_ATLAS_CACHE"
 #: validate faster than Parquet reads them back.
 CACHE_MIN_BYTES = 2_000_000
 #: Bump when validation or enrichment changes what a cached frame would hold.
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 
 #: Columns read back from the cache as `object`, not Arrow-backed `str` (see `_read_cache`).
 _LOOPED_COLUMNS = ("participants", "organisations", "country_iso3")
