@@ -158,6 +158,7 @@ class ParsedRows(NamedTuple):
     problems: list[Problem]
     unreadable: int = 0
     header_line: int = 1
+    bidi_rows: tuple[int, ...] = ()  # records whose lines hold a bidirectional control
 
     @property
     def rows_read(self) -> int:
@@ -213,6 +214,9 @@ def read_rows(text: str, name: str) -> ParsedRows:
     lines: list[int] = []
     records: list[list[str]] = []
     unreadable = 0
+    # isascii() is a flag lookup: a plain-ASCII table pays nothing for finding bidi controls.
+    bidi_possible = not text.isascii() and any(c in text for c in schema.BIDI_CONTROLS)
+    bidi_rows: list[int] = []
     while True:
         first = feed.start_record()
         try:
@@ -246,12 +250,14 @@ def read_rows(text: str, name: str) -> ParsedRows:
             if verdict:
                 feed.read_again(taken[1:])
             continue
+        if bidi_possible and any(not t.isascii() and _BIDI_RE.search(t) for t in taken):
+            bidi_rows.append(len(records))
         lines.append(first)
         records.append(record)
     if header is None:
         problems.append(Problem(name, 1, "-", "file is empty: expected a header row"))
         header = []
-    return ParsedRows(header, lines, records, problems, unreadable, header_line)
+    return ParsedRows(header, lines, records, problems, unreadable, header_line, tuple(bidi_rows))
 
 
 def _suspect(taken: list[str], record: list[str] | None, error: csv.Error | None, width: int | None) -> str:
@@ -327,9 +333,7 @@ def load_events(
             return LoadResult(empty, (Problem(name, 0, "-", f"cannot read file: {exc}"),), 0)
     text, problems = decode(raw, name)
     rows = read_rows(text, name)
-    # isascii() is a flag lookup: a plain-ASCII table pays nothing for the bidi check.
-    bidi = not text.isascii() and any(c in text for c in schema.BIDI_CONTROLS)
-    return validate_events(rows, reference, articles, name, problems + rows.problems, bidi=bidi)
+    return validate_events(rows, reference, articles, name, problems + rows.problems)
 
 
 def validate_events(
@@ -338,8 +342,6 @@ def validate_events(
     articles: frozenset[int] | None,
     name: str,
     problems: list[Problem] | None = None,
-    *,
-    bidi: bool = True,
 ) -> LoadResult:
     """Check parsed records against the schema and the reference data: every check in CHECKS.
 
@@ -384,7 +386,7 @@ def validate_events(
             problems.append(Problem(name, at + 1, "-", "header only: the table has no rows"))
         return done(extra=extra)
 
-    table = _Table(header, keep, rows.lines, rows.records, reference, articles, name, problems, bidi)
+    table = _Table(header, keep, rows, reference, articles, name, problems)
     for check in CHECKS:
         check(table)
     return done(table.valid_rows(extra), extra)
@@ -419,10 +421,10 @@ class _Table:
     for the valid rows' typed columns.
     """
 
-    def __init__(self, header, keep, lines, records, reference, articles, name, problems, bidi=True) -> None:
+    def __init__(self, header, keep, rows: ParsedRows, reference, articles, name, problems) -> None:
         self.reference, self.articles, self.name, self.problems = reference, articles, name, problems
-        self.bidi = bidi  # False when the text holds no bidirectional control at all
-        width = len(header)
+        self.bidi_rows = rows.bidi_rows
+        lines, records, width = rows.lines, rows.records, len(header)
         self.bad = np.zeros(len(records), dtype=bool)
         # Rows with the wrong number of fields cannot be aligned to columns: report, then pad so
         # the frame can still be built (the padded row is dropped with the others at the end).
@@ -469,19 +471,21 @@ class _Table:
 
 def strip_bidi_controls(t: _Table) -> None:
     """Bidirectional controls (schema.BIDI_CONTROLS) are removed from every cell, each with a
-    warning: they can make a title display as other text than it holds. The row is kept."""
-    if not t.bidi:
+    warning: they can make a title display as other text than it holds. The row is kept. Only
+    the rows the reader saw them in are looked at (`ParsedRows.bidi_rows`)."""
+    if not t.bidi_rows:
         return
+    rows = list(t.bidi_rows)
     for col in t.frame.columns:
         values = t.frame[col]
-        hit = np.fromiter(
-            (_BIDI_RE.search(v) is not None for v in values.to_numpy()), dtype=bool, count=len(values)
-        )
-        if not hit.any():
+        found = [i for i, v in zip(rows, values.iloc[rows], strict=True) if _BIDI_RE.search(v)]
+        if not found:
             continue
+        hit = np.zeros(len(values), dtype=bool)
+        hit[found] = True
         t.report(pd.Series(hit, index=values.index), col, _PerRow(values, _bidi_reason), "warning")
         cleaned = values.copy()
-        cleaned[hit] = [_BIDI_RE.sub("", v) for v in values[hit]]
+        cleaned.iloc[found] = [_BIDI_RE.sub("", values.iloc[i]) for i in found]
         t.frame[col] = cleaned
 
 
@@ -746,7 +750,8 @@ def load_sources(source: Path | str = DEFAULT_SOURCES) -> tuple[pd.DataFrame, tu
         return pd.DataFrame(columns=list(schema.SOURCE_COLUMNS)), (
             Problem(name, 0, "-", f"cannot read file: {exc}"),
         )
-    header, lines, records, parse_problems, _, _ = read_rows(text, name)
+    parsed = read_rows(text, name)
+    header, lines, records, parse_problems = parsed.header, parsed.lines, parsed.records, parsed.problems
     problems += parse_problems
     missing = [c for c in schema.SOURCE_COLUMNS if c not in header]
     if missing:
