@@ -1,8 +1,11 @@
 """Read and validate `events.csv` and `sources.csv`, reporting every problem with line and column.
 
 Reading never raises on bad content: a malformed row becomes a `Problem` naming file, line,
-column and reason, and is skipped; every other row is kept. Checks are vectorised per column so
-that a table of a million rows validates in seconds, not minutes.
+column and reason, and is skipped; every other row is kept, and every data line is counted (an
+unclosed quote costs its own line, not the lines it would swallow). The header is checked before
+any frame is built: too many columns refuse the table, an unsafe or reserved column name drops
+that column only. Checks are vectorised per column so that a table of a million rows validates
+in seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -261,7 +264,7 @@ def read_rows(text: str, name: str) -> ParsedRows:
 
 
 def _suspect(taken: list[str], record: list[str] | None, error: csv.Error | None, width: int | None) -> str:
-    """ "eof" or "unclosed" if these lines look like an unclosed quote's doing, else ""."""
+    """How a record looks: "eof" or "unclosed" if it is an unclosed quote's doing, else ""."""
     if error is not None:
         # A swallowing record often ends by outgrowing the field size limit.
         return "unclosed" if len(taken) > 1 and _rows_follow(taken, width) else ""
