@@ -1,14 +1,19 @@
 """Read and validate `events.csv` and `sources.csv`, reporting every problem with line and column.
 
 Reading never raises on bad content: a malformed row becomes a `Problem` naming file, line,
-column and reason, and is skipped; every other row is kept. Checks are vectorised per column so
-that a table of a million rows validates in seconds, not minutes.
+column and reason, and is skipped; every other row is kept, and every data line is counted (an
+unclosed quote costs its own line, not the lines it would swallow). The header is checked before
+any frame is built: too many columns refuse the table, an unsafe or reserved column name drops
+that column only. Checks are vectorised per column so that a table of a million rows validates
+in seconds, not minutes.
 """
 
 from __future__ import annotations
 
 import calendar
+import operator
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,16 +23,18 @@ import pandas as pd
 from dashboard import schema
 from dashboard.geo import SPATIAL_TOLERANCE_KM, Reference, points_near_countries
 from dashboard.lists import normalise_column, spelling_from, split_list
-from dashboard.reading import Problem, decode, read_rows  # also importable from here, as before
-from dashboard.reading import show_value as _show
+from dashboard.reading import (
+    BIDI_RE,
+    NEUTRALISED_RE,
+    ParsedRows,
+    Problem,
+    decode,
+    read_rows,
+)
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_EVENTS = REPO_DIR / "events.csv"
 DEFAULT_SOURCES = REPO_DIR / "sources.csv"
-
-# A cell the CSV exporter neutralised: one added apostrophe before a formula trigger.
-# Undone on read so that export -> load gives back exactly the same values (see export.py).
-_NEUTRALISED_RE = re.compile(r"^'+[=+\-@\t\r\n]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +68,10 @@ class LoadResult:
         )
 
 
+#: Byte order marks of the wide encodings: (mark, codec, name, byte order). Longest first:
+#: UTF-32-LE's mark starts like UTF-16-LE's.
+
+
 def load_events(
     source: Path | str | bytes,
     reference: Reference,
@@ -80,44 +91,86 @@ def load_events(
             empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
             return LoadResult(empty, (Problem(name, 0, "-", f"cannot read file: {exc}"),), 0)
     text, problems = decode(raw, name)
-    header, lines, records, parse_problems = read_rows(text, name)
-    problems += parse_problems
-    return validate_events(header, lines, records, reference, articles, name, problems)
+    rows = read_rows(text, name)
+    return validate_events(rows, reference, articles, name, problems + rows.problems)
 
 
 def validate_events(
-    header: list[str],
-    lines: list[int],
-    records: list[list[str]],
+    rows: ParsedRows,
     reference: Reference,
     articles: frozenset[int] | None,
     name: str,
     problems: list[Problem] | None = None,
 ) -> LoadResult:
-    """Check parsed records against the schema and the reference data: every check in CHECKS."""
+    """Check parsed records against the schema and the reference data: every check in CHECKS.
+
+    The header is checked first, before any frame is built: too many columns refuse the table;
+    a column whose name is unsafe or taken by a derived column is not loaded (rows kept); a
+    missing or doubled required column refuses the table.
+    """
     problems = list(problems or [])
     empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
-    if not header:
-        return LoadResult(empty, tuple(problems), 0)
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    missing = [c for c in schema.EVENT_COLUMNS if c not in header]
-    if duplicated:
-        problems.append(Problem(name, 1, ",".join(duplicated), "column named more than once"))
-    if missing:
-        problems.append(Problem(name, 1, ",".join(missing), "required column missing: no row can be loaded"))
-    if duplicated or missing:
-        return LoadResult(empty, tuple(problems), len(records))
-    extra = tuple(h for h in header if h not in schema.EVENT_COLUMNS)
-    if not records:
-        problems.append(Problem(name, 2, "-", "header only: the table has no rows"))
-        return LoadResult(empty, tuple(problems), 0, extra)
 
-    table = _Table(header, lines, records, reference, articles, name, problems)
+    def done(frame=empty, extra=()) -> LoadResult:
+        problems.sort(key=lambda p: (p.line, p.column))
+        return LoadResult(frame, tuple(problems), rows.rows_read, extra)
+
+    header, at = rows.header, rows.header_line
+    if not header:
+        return done()
+    if len(header) > schema.MAX_COLUMNS:
+        reason = f"{len(header):,} columns; at most {schema.MAX_COLUMNS}: no row can be loaded"
+        problems.append(Problem(name, at, "-", reason))
+        return done()
+    keep = []
+    for i, column in enumerate(header):
+        why = column_name_problem(column)
+        if why:
+            shown = column if column in schema.DERIVED_COLUMNS else _show(column)
+            problems.append(Problem(name, at, shown, f"{why}; column not loaded", "warning"))
+        else:
+            keep.append(i)
+    names = [header[i] for i in keep]
+    duplicated = sorted({h for h in names if names.count(h) > 1})
+    missing = [c for c in schema.EVENT_COLUMNS if c not in names]
+    if duplicated:
+        problems.append(Problem(name, at, ",".join(duplicated), "column named more than once"))
+    if missing:
+        problems.append(Problem(name, at, ",".join(missing), "required column missing: no row can be loaded"))
+    if duplicated or missing:
+        return done()
+    extra = tuple(h for h in names if h not in schema.EVENT_COLUMNS)
+    if not rows.records:
+        if not rows.unreadable:
+            problems.append(Problem(name, at + 1, "-", "header only: the table has no rows"))
+        return done(extra=extra)
+
+    table = _Table(header, keep, rows, reference, articles, name, problems)
     for check in CHECKS:
         check(table)
-    valid = table.valid_rows(extra)
-    problems.sort(key=lambda p: (p.line, p.column))
-    return LoadResult(valid, tuple(problems), len(records), extra)
+    return done(table.valid_rows(extra), extra)
+
+
+def column_name_problem(column: str) -> str:
+    """Why a column of this name cannot be loaded, or "" if it can.
+
+    A name is written into every CSV export's header, so it must be safe there: not empty, not
+    too long, not starting like a formula, free of control characters; and it must not be one of
+    the columns the dashboard derives (schema.DERIVED_COLUMNS), which would overwrite it.
+    """
+    if column == "":
+        return "column has no name"
+    if len(column) > schema.MAX_COLUMN_NAME:
+        return f"name is {len(column)} characters; at most {schema.MAX_COLUMN_NAME}"
+    if column.startswith(schema.FORMULA_TRIGGERS):
+        return f"name starts with {column[0]!r}, which a spreadsheet reads as a formula"
+    controls = [c for c in column if unicodedata.category(c) == "Cc" or c in schema.BIDI_CONTROLS]
+    if controls:
+        codes = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(controls))
+        return f"name holds control characters ({codes})"
+    if column in schema.DERIVED_COLUMNS:
+        return "the dashboard derives a column of this name, which would overwrite yours"
+    return ""
 
 
 class _Table:
@@ -127,9 +180,10 @@ class _Table:
     for the valid rows' typed columns.
     """
 
-    def __init__(self, header, lines, records, reference, articles, name, problems) -> None:
+    def __init__(self, header, keep, rows: ParsedRows, reference, articles, name, problems) -> None:
         self.reference, self.articles, self.name, self.problems = reference, articles, name, problems
-        width = len(header)
+        self.bidi_rows = rows.bidi_rows
+        lines, records, width = rows.lines, rows.records, len(header)
         self.bad = np.zeros(len(records), dtype=bool)
         # Rows with the wrong number of fields cannot be aligned to columns: report, then pad so
         # the frame can still be built (the padded row is dropped with the others at the end).
@@ -138,7 +192,10 @@ class _Table:
                 problems.append(Problem(name, lines[i], "-", f"expected {width} fields, found {len(rec)}"))
                 self.bad[i] = True
                 records[i] = (rec + [""] * width)[:width]
-        self.frame = pd.DataFrame(records, columns=header, dtype=object)
+        if len(keep) < width:  # columns not loaded (see column_name_problem) are left out here
+            pick = operator.itemgetter(*keep)
+            records = [pick(rec) for rec in records]
+        self.frame = pd.DataFrame(records, columns=[header[i] for i in keep], dtype=object)
         self.frame.index = range(len(self.frame))
         self.line_of = np.asarray(lines)
         self.parsed: dict[str, pd.Series] = {}
@@ -169,6 +226,31 @@ class _Table:
 
 
 # ----- the checks, in the order they run -------------------------------------------------------
+
+
+def strip_bidi_controls(t: _Table) -> None:
+    """Bidirectional controls (schema.BIDI_CONTROLS) are removed from every cell, each with a
+    warning: they can make a title display as other text than it holds. The row is kept. Only
+    the rows the reader saw them in are looked at (`ParsedRows.bidi_rows`)."""
+    if not t.bidi_rows:
+        return
+    rows = list(t.bidi_rows)
+    for col in t.frame.columns:
+        values = t.frame[col]
+        found = [i for i, v in zip(rows, values.iloc[rows], strict=True) if BIDI_RE.search(v)]
+        if not found:
+            continue
+        hit = np.zeros(len(values), dtype=bool)
+        hit[found] = True
+        t.report(pd.Series(hit, index=values.index), col, _PerRow(values, _bidi_reason), "warning")
+        cleaned = values.copy()
+        cleaned.iloc[found] = [BIDI_RE.sub("", values.iloc[i]) for i in found]
+        t.frame[col] = cleaned
+
+
+def _bidi_reason(value: str) -> str:
+    codes = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(BIDI_RE.findall(value)))
+    return f"bidirectional controls removed ({codes}): they can make text display in another order"
 
 
 def normalise_cells(t: _Table) -> None:
@@ -325,6 +407,7 @@ def check_geography(t: _Table) -> None:
 
 #: Every check an events table goes through, in order; each is a function of the table under check.
 CHECKS = (
+    strip_bidi_controls,
     normalise_cells,
     check_required,
     check_lengths,
@@ -376,15 +459,11 @@ def _parse_date(value: str) -> tuple[float | None, float | None, str]:
     return stamp, stamp, ""
 
 
-def _restore_neutralised(value: str) -> str:
-    return value[1:] if _NEUTRALISED_RE.match(value) else value
-
-
 def _restore_neutralised_column(values: pd.Series) -> pd.Series:
     """`_restore_neutralised` for a whole column, touching only the cells that need it."""
     # A plain loop over the cells: several times faster than the .str accessor on object columns.
     hit = np.fromiter(
-        (v[:1] == "'" and _NEUTRALISED_RE.match(v) is not None for v in values.to_numpy()),
+        (v[:1] == "'" and NEUTRALISED_RE.match(v) is not None for v in values.to_numpy()),
         dtype=bool,
         count=len(values),
     )
@@ -410,6 +489,12 @@ class _PerRow:
         return self.word(self.values.iloc[i])
 
 
+def _show(value: str, limit: int = 40) -> str:
+    """Quote a bad value for a message, shortened so a 5,000-character cell stays readable."""
+    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    return repr(text)
+
+
 def load_sources(source: Path | str = DEFAULT_SOURCES) -> tuple[pd.DataFrame, tuple[Problem, ...]]:
     """Read `sources.csv`: one row per article; problems named like the events'."""
     path = Path(source)
@@ -420,7 +505,8 @@ def load_sources(source: Path | str = DEFAULT_SOURCES) -> tuple[pd.DataFrame, tu
         return pd.DataFrame(columns=list(schema.SOURCE_COLUMNS)), (
             Problem(name, 0, "-", f"cannot read file: {exc}"),
         )
-    header, lines, records, parse_problems = read_rows(text, name)
+    parsed = read_rows(text, name)
+    header, lines, records, parse_problems = parsed.header, parsed.lines, parsed.records, parsed.problems
     problems += parse_problems
     missing = [c for c in schema.SOURCE_COLUMNS if c not in header]
     if missing:

@@ -46,7 +46,7 @@ ENV_GEODATA = "SUMMIT_ATLAS_GEODATA"
 #: validate faster than Parquet reads them back.
 CACHE_MIN_BYTES = 2_000_000
 #: Bump when validation or enrichment changes what a cached frame would hold.
-CACHE_VERSION = "4"
+CACHE_VERSION = "5"
 #: Temporary files a crashed write left in the cache folder are removed after this long.
 STALE_TMP_SECONDS = 3600
 _CHUNK = 1 << 20  # bytes hashed at a time: a 200 MB table is never held twice for its digest

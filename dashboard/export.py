@@ -8,8 +8,9 @@ touched. The loader strips that one apostrophe again from every text column, ext
 included (`data._restore_neutralised`), so export -> load gives back the same values; cells that
 already start with apostrophes before a trigger get one more, which keeps the mapping reversible.
 (So a table typed by hand with `'=x` loads as `=x`: the apostrophe is read as this mark.)
-The rule is the same for every cell of a text column; columns of numbers (`lat`, `lon`,
-`value`, `article`) are written as numbers, so `-5.5` stays `-5.5`.
+The rule is the same for every cell of a text column and for every header cell (the loader
+refuses a column name that starts with a trigger, so this is defence in depth); columns of
+numbers (`lat`, `lon`, `value`, `article`) are written as numbers, so `-5.5` stays `-5.5`.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     columns = export_columns(frame)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
+    # The header too: the loader refuses unsafe column names (data.column_name_problem), and a
+    # frame built some other way is still written safely.
+    writer.writerow([neutralise(c) for c in columns])
     for row in frame[columns].itertuples(index=False, name=None):
         writer.writerow([_cell(c, v) for c, v in zip(columns, row, strict=True)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

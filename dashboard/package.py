@@ -43,7 +43,7 @@ from dashboard import __version__
 from dashboard.dataset import Dataset
 from dashboard.export import export_columns, neutralise, to_csv_bytes, to_geojson_bytes
 from dashboard.filters import VIEWS, FilterState
-from dashboard.formatting import escape_markdown
+from dashboard.formatting import escape_commonmark
 from dashboard.geo import Reference
 from dashboard.schema import (
     BOOLEAN_COLUMNS,
@@ -413,7 +413,7 @@ def _md_link(url: str) -> str:
     """A URL for Markdown: an autolink when it is a plain http(s) address, else literal text."""
     if re.fullmatch(r"https?://[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]+", url):
         return f"<{url}>"
-    return escape_markdown(url)
+    return escape_commonmark(url)
 
 
 def _cell(text: str) -> str:
@@ -488,9 +488,9 @@ def readme_text(
         f"partnerships and trade flows), with the {k} source article{'s' if k != 1 else ''} they cite. "
         "Every row cites its article and carries a verbatim evidence quote from it.",
         "",
-        f"- **Filters:** {escape_markdown(sentence)}",
+        f"- **Filters:** {escape_commonmark(sentence)}",
         f"- **View it came from:** {_md_link(link) if link else NO_LINK}",
-        f"- **Generated:** {generated.isoformat()} by {TOOL} version {escape_markdown(version)}",
+        f"- **Generated:** {generated.isoformat()} by {TOOL} version {escape_commonmark(version)}",
         "",
         "## Files",
         "",
@@ -518,7 +518,7 @@ def readme_text(
         "",
     ]
     for s in cited.to_dict("records"):
-        lines.append(f"{int(s['article'])}. {escape_markdown(article_reference(s))}")
+        lines.append(f"{int(s['article'])}. {escape_commonmark(article_reference(s))}")
     if cited.empty:
         lines.append("- (no rows, so no articles)")
     lines += [
@@ -526,7 +526,7 @@ def readme_text(
         "and this package for the coding (dates, places, categories and codes):",
         "",
         "> "
-        + escape_markdown(citation(sentence, version, generated, ""))
+        + escape_commonmark(citation(sentence, version, generated, ""))
         + (f" {_md_link(link)}" if link else ""),
         "",
         "## Inferred values",

@@ -24,11 +24,10 @@ is a stray quote: it is reported, and its lines are read again one by one
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -305,49 +304,14 @@ def _read_csv(path: Path, contract: Contract, known, report: _Report) -> pd.Data
     return frame
 
 
-def read_single_line_records(text: str, name: str):
-    """`read_rows` for a table without multi-line fields, where a record spanning several lines
-    is a stray quote. It is reported on its first line; that line is read again with the quote as
-    a plain character (kept, with a warning, if it then has the header's number of fields; else
-    skipped), and so are the lines it swallowed: one stray quote never costs the rest of the file.
-    """
-    header, lines, records, problems = read_rows(text, name)
-    if not header:
-        return header, lines, records, problems
-    physical = _NEWLINE_RE.split(text)
-    out_lines, out_records = [], []
-    for line, record in zip(lines, records, strict=True):
-        spans = [(i, cell) for i, cell in enumerate(record) if _NEWLINE_RE.search(cell)]
-        if not spans:
-            out_lines.append(line)
-            out_records.append(record)
-            continue
-        column_index, cell = spans[0]
-        last = min(line + sum(len(_NEWLINE_RE.findall(c)) for c in record), _last_line(physical))
-        column = header[column_index] if column_index < len(header) else "-"
-        as_plain = next(csv.reader([physical[line - 1]], quoting=csv.QUOTE_NONE), [])
-        kept = len(as_plain) == len(header)
-        if kept:
-            out_lines.append(line)
-            out_records.append(as_plain)
-        outcome = "the quote kept as a plain character" if kept else f"line {line} skipped"
-        if last > line:
-            spread = f"lines {line}-{last} read as one field; read again line by line, {outcome}"
-        else:
-            spread = f"it runs to the end of the file; {outcome}"
-        reason = f"unclosed quote before {show_value(_NEWLINE_RE.split(cell)[0])}: {spread}"
-        problems.append(Problem(name, line, column, reason, "warning" if kept else "error"))
-        if last > line:
-            # Read the swallowed lines on their own, under the same header; renumber to the file's.
-            again = "\n".join([physical[0], *physical[line:last]]) + "\n"
-            _, sub_lines, sub_records, sub_problems = read_single_line_records(again, name)
-            out_lines.extend(n + line - 1 for n in sub_lines)
-            out_records.extend(sub_records)
-            problems.extend(replace(p, line=p.line + line - 1) for p in sub_problems)
-    return header, out_lines, out_records, problems
-
-
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
+
+
+def read_single_line_records(text: str, name: str):
+    """`read_rows` for a table whose contract has no multi-line fields: a stray quote is read as
+    a plain character, so it costs no row (see `reading.read_rows`, `single_line`)."""
+    parsed = read_rows(text, name, single_line=True)
+    return parsed.header, parsed.lines, parsed.records, parsed.problems
 
 
 def _last_line(physical: list[str]) -> int:

@@ -159,6 +159,27 @@ DERIVED_COLUMNS: dict[str, str] = {
     "search_text": "text columns and the countries' codes, names and aliases, in search form",
 }
 
+#: The widest table accepted: the schema's columns and this many in all (extra columns are kept
+#: and exported). A wider file is refused before any frame is built, so a 10,000-column upload
+#: costs no more than its bytes.
+MAX_COLUMNS = 100
+#: The longest column name accepted; longer names are not loaded (reported on line 1).
+MAX_COLUMN_NAME = 100
+#: The longest single field the reader accepts, in characters (the longest schema limit is 2,000).
+#: A longer one is reported with its line and the row skipped; it also bounds how far an
+#: unclosed quote can run before the reader notices.
+MAX_FIELD_CHARS = 100_000
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+#: Bidirectional control characters: embeddings, overrides and isolates (U+202A-U+202E,
+#: U+2066-U+2069). They make text display in another order than it is stored ("Trojan Source"),
+#: so a title can read as something else; the loader removes them with a warning.
+BIDI_CONTROLS: frozenset[str] = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)]
+)
+
 #: Columns of `sources.csv`.
 SOURCE_COLUMNS: tuple[str, ...] = (
     "article",

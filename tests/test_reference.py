@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cli
 from dashboard.dataset import ENV_GEODATA
+from dashboard.formatting import escape_markdown
 from dashboard.geo import GEODATA_DIR, load_reference
 from dashboard.reference import (
     CONTRACTS,
@@ -142,9 +143,8 @@ CASES = [
         "unclosed-quote-swallowing-lines",
         replace_text("organisations.csv", "NARTT,Network", 'NARTT,"Network'),
         (
-            "geodata/organisations.csv:17: name: unclosed quote before "
-            "'Network of ASEAN-Russia Think Tanks,dia…': lines 17-22 read as one field; "
-            "read again line by line, the quote kept as a plain character",
+            "geodata/organisations.csv:17: -: unclosed quote; lines 17-22 read as one field: "
+            "the quote read as a plain character, row kept, lines 18-22 read again as rows",
         ),
         warnings=1,
     ),
@@ -152,9 +152,8 @@ CASES = [
         "unclosed-quote-to-end-of-file",
         replace_text("organisations.csv", "WTO,World", 'WTO,"World'),
         (
-            "geodata/organisations.csv:26: name: unclosed quote before "
-            "'World Trade Organization,intergovernmen…': it runs to the end of the file; "
-            "the quote kept as a plain character",
+            "geodata/organisations.csv:26: -: unclosed quote; the field runs to the end of the file: "
+            "the quote read as a plain character, row kept",
         ),
         warnings=1,
     ),
@@ -294,21 +293,23 @@ def test_every_file_is_read_before_the_error_is_raised(tmp_path):
             'a,b\n1,2\n3,"x\n5,6\n',
             [2, 3, 4],
             [["1", "2"], ["3", '"x'], ["5", "6"]],
-            [
-                "x.csv:3: b: unclosed quote before 'x': lines 3-4 read as one field; "
-                "read again line by line, the quote kept as a plain character"
-            ],
+            ["x.csv:3: -: unclosed quote; lines 3-4 read as one field, to the end of the file: the quote"],
         ),
         # A line that stays wrong when read again is skipped; the swallowed lines are not.
-        ('a,b\n"1,2,3\n4,5\n', [3], [["4", "5"]], ["x.csv:2: a: unclosed quote"]),
+        (
+            'a,b\n"1,2,3\n4,5\n',
+            [3],
+            [["4", "5"]],
+            ["x.csv:2: -: unclosed quote; lines 2-3 read as one field"],
+        ),
         # Line numbers stay the file's when the lines read again hold a stray quote of their own.
         (
             'a,b\n"1,2\n"3,4\n5,6\n',
             [2, 3, 4],
             [['"1', "2"], ['"3', "4"], ["5", "6"]],
             [
-                "x.csv:2: a: unclosed quote before '1,2': lines 2-3",
-                "x.csv:3: a: unclosed quote before '3,4': it runs",
+                "x.csv:2: -: unclosed quote; lines 2-3 read as one field: the quote read as",
+                "x.csv:3: -: unclosed quote; lines 3-4 read as one field, to the end",
             ],
         ),
     ],
@@ -417,7 +418,11 @@ def test_app_shows_unusable_reference_data_as_an_error(tmp_path, monkeypatch):
     at = run_app(monkeypatch, folder)
     (error,) = at.error
     assert error.value.startswith("The reference data could not be loaded, so no events table was checked:")
-    assert "\n\n- geodata/countries.geojson:1: -: not valid JSON, truncated? (Expecting value" in error.value
+    # Problems are data: shown through escape_markdown, so their text is escaped Markdown.
+    assert (
+        "\n\n- " + escape_markdown("geodata/countries.geojson:1: -: not valid JSON, truncated?")
+        in error.value
+    )
     assert not at.get("deck_gl_json_chart")
 
 
@@ -426,7 +431,7 @@ def test_app_flows_map_says_why_it_has_no_arcs(tmp_path, monkeypatch):
     drop_line("capitals.csv", "RUS,")(folder)
     at = run_app(monkeypatch, folder, {"view": "flows"})
     warnings = [w.value for w in at.warning]
-    assert "no capital for RUS in geodata/capitals.csv: arcs cannot be drawn" in warnings
+    assert escape_markdown("no capital for RUS in geodata/capitals.csv: arcs cannot be drawn") in warnings
     assert any(
         w.startswith("Reference data (geodata/): 1 problem, 0 reference rows skipped") for w in warnings
     )

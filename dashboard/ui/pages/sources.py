@@ -8,7 +8,6 @@ import streamlit as st
 from dashboard.data import REPO_DIR
 from dashboard.formatting import escape_markdown as esc
 from dashboard.schema import SOURCE_COLUMNS
-from dashboard.ui import components
 from dashboard.ui.context import PageContext, current_context
 
 NOTES = REPO_DIR / "docs" / "data-notes.md"
@@ -52,7 +51,6 @@ def render(ctx: PageContext) -> None:
     cols[1].metric("Inferred dates or places", total_inferred)
     cols[2].metric("Undated", int(events["date_start"].fillna("").eq("").sum()))
     cols[3].metric("Figures", int(pd.notna(events["value"]).sum()))
-    components.load_report(ctx.dataset)
     st.subheader("Data notes")
     if NOTES.exists():
         st.markdown(demote_headings(NOTES.read_text(encoding="utf-8")))
