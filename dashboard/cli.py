@@ -76,7 +76,8 @@ def add_filter_flags(parser: argparse.ArgumentParser) -> None:
         if f.widget == "toggle":
             parser.add_argument(f"--{f.param}", action="store_const", const="1", help=f.help)
         else:
-            parser.add_argument(f"--{f.param}", help=f.help)
+            # Repeated flags add up, as a key repeated in the URL does (`--country RUS --country PRK`).
+            parser.add_argument(f"--{f.param}", action="append", help=f"{f.help}; may be repeated")
 
 
 def filter_state(args: argparse.Namespace, vocabulary) -> FilterState:
@@ -134,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     link = permalink(page_url(args.url, "data"), state.filters_only()) if args.url else ""
     payload = FORMATS[args.format].write(rows, ExportContext(dataset, state, permalink=link))
     if args.output:
-        Path(args.output).write_bytes(payload)
+        if not _write(args.output, payload):
+            return 2
         print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(payload)
@@ -167,9 +169,20 @@ def _figure(args: argparse.Namespace, dataset, state: FilterState, rows) -> int:
         generated=datetime.date.today(),
         permalink=permalink(page_url(args.url, page), state) if args.url else "",
     )
-    Path(args.output).write_bytes(payload)
+    if not _write(args.output, payload):
+        return 2
     print(f"wrote the {args.view} figure of {len(rows)} rows to {args.output}", file=sys.stderr)
     return 0
+
+
+def _write(output: str, payload: bytes) -> bool:
+    """Write an output file; a path that cannot be written is named, with the reason, not a traceback."""
+    try:
+        Path(output).write_bytes(payload)
+    except OSError as exc:
+        print(f"{output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _verify(page: Path, dataset) -> int:

@@ -424,6 +424,7 @@ assert set(_DEFAULTS) == set(FIELD_BY_NAME), "every FilterState field is one row
 
 def _unknown(bad: list[str], what: str) -> list[str]:
     """At most one notice for a parameter's unknown values: named, or counted with a few named."""
+    bad = list(dict.fromkeys(bad))  # a value repeated is one bad value
     if not bad:
         return []
     if len(bad) == 1:
@@ -442,9 +443,16 @@ def _to_int(text: str) -> int | None:
     return int(text) if _ARTICLE_RE.match(text) else None
 
 
+#: Control characters, and bidirectional controls (embeddings, overrides, isolates, marks) that
+#: would reorder the caption around them (issue 10: spoofed text).
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+#: Lone surrogates (a command line's undecodable bytes): no UTF-8 writer can encode them.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
 def _clean_text(text: str) -> str:
     # Control characters have no business in a search box; they would also garble the caption.
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+    return _CONTROL_RE.sub(" ", _SURROGATE_RE.sub("\ufffd", text)).strip()
 
 
 def _show(value: str, limit: int = 40) -> str:

@@ -376,18 +376,24 @@ def _unique(rows: list[dict], where: list[tuple[int, str]], contract: Contract, 
 
     `where` gives each row's line and how to name its place ("line 7", "features[3]").
     """
-    first: dict[tuple, str] = {}
+    # Keys are compared case aside: `ASEAN` and `Asean` are one organisation to every reader that
+    # matches spellings case-insensitively (events' cells, URL parameters), which would pick one at random.
+    first: dict[tuple, tuple[str, tuple]] = {}
     kept = []
     for i, (row, (line, place)) in enumerate(zip(rows, where, strict=True)):
         key = tuple(row[c] for c in contract.key)
-        if contract.key and key in first:
+        folded = tuple(k.casefold() if isinstance(k, str) else k for k in key)
+        if contract.key and folded in first:
             shown = ", ".join(show_value(str(k)) for k in key)
             column = ",".join(contract.key)
+            seen_place, seen_key = first[folded]
+            if seen_key != key:
+                shown += f" (as {', '.join(show_value(str(k)) for k in seen_key)}, but for case)"
             report.add(
-                line, (prefix(i) if prefix else "") + column, f"duplicate {shown}, first in {first[key]}"
+                line, (prefix(i) if prefix else "") + column, f"duplicate {shown}, first in {seen_place}"
             )
             continue
-        first.setdefault(key, place)
+        first.setdefault(folded, (place, key))
         kept.append(row)
     return kept
 

@@ -23,20 +23,43 @@ def squash(text: str) -> str:
 def split_articles(text: str, titles: list[str]) -> tuple[dict[int, str], list[str]]:
     """Article n runs from its title line to the next title line (the last one to the end).
 
-    Returns the articles found, by number, and the titles not found as a line of the page.
+    Returns the articles found, by number, and the titles not found as a line of the page. A
+    title on several lines (a table of contents, a "related articles" list) starts article n at
+    each of them: its text is every such stretch, so a contents list cannot hide the article.
     """
     lines = text.splitlines()
     starts, missing = [], []
     for n, title in enumerate(titles, start=1):
         hits = [i for i, line in enumerate(lines) if line.strip() == title.strip()]
         if hits:
-            starts.append((hits[0], n))
+            starts += [(i, n) for i in hits]
         else:
             missing.append(title)
     starts.sort()
     bounds = [line for line, _ in starts] + [len(lines)]
-    articles = {n: "\n".join(lines[bounds[i] : bounds[i + 1]]) for i, (_, n) in enumerate(starts)}
+    stretches: dict[int, list[str]] = {}
+    for i, (_, n) in enumerate(starts):
+        stretches.setdefault(n, []).append("\n".join(lines[bounds[i] : bounds[i + 1]]))
+    articles = {n: "\n".join(parts) for n, parts in sorted(stretches.items())}
     return articles, missing
+
+
+def decode_page(page: bytes) -> tuple[str, str]:
+    """The page's text, and a note when it was not UTF-8 (empty when it was).
+
+    A page saved as UTF-16 (with its byte order mark) is read as such; bytes that are not UTF-8
+    are read as Windows-1252, and the note names the first bad byte.
+    """
+    if page.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return page.decode("utf-16", errors="replace"), "the page is UTF-16: read as such"
+    try:
+        return page.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        note = (
+            f"the page is not UTF-8 (byte 0x{page[exc.start]:02X} at offset {exc.start}): read as "
+            "Windows-1252; quotes with accented or typographic characters may not be found"
+        )
+        return page.decode("cp1252", errors="replace"), note
 
 
 @dataclass
@@ -46,6 +69,10 @@ class Report:
     sha256: str
     expected_sha256: tuple[str, ...]
     missing_titles: list[str] = field(default_factory=list)
+    #: what a reader should know about how the page was read (encoding, repeated titles)
+    notes: list[str] = field(default_factory=list)
+    #: why no phrase could be checked at all (an empty page), or ""
+    unusable: str = ""
     found: list[str] = field(default_factory=list)
     #: (event_id, article, evidence, where it was found instead: another article, or "")
     not_found: list[tuple[str, int, str, str]] = field(default_factory=list)
@@ -56,7 +83,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.not_found and not self.missing_titles
+        return not self.not_found and not self.missing_titles and not self.unusable
 
     def lines(self) -> list[str]:
         out = []
@@ -69,6 +96,9 @@ class Report:
                 f"page SHA-256 {self.sha256} differs from sources.csv ({', '.join(self.expected_sha256)}): "
                 "another copy or version of the page; checking the phrases anyway"
             )
+        out += self.notes
+        if self.unusable:
+            return [*out, self.unusable]
         out += [f"article title not found as a line of the page: {t!r}" for t in self.missing_titles]
         for event_id, article, evidence, elsewhere in self.not_found:
             where = f"; found in article {elsewhere} instead" if elsewhere else ""
@@ -84,12 +114,23 @@ def verify_page(page: bytes, events: pd.DataFrame, sources: pd.DataFrame) -> Rep
     expected = ()
     if "page_sha256" in sources:
         expected = tuple(sorted({str(s).strip() for s in sources["page_sha256"] if str(s).strip()}))
-    text = page.decode("utf-8-sig", errors="replace")
+    text, encoding_note = decode_page(page)
+    report = Report(sha, expected, notes=[encoding_note] if encoding_note else [])
+    if not text.strip():
+        report.unusable = f"the page is empty ({len(page)} bytes): no evidence phrase can be checked"
+        return report
     titled = sources.sort_values("article")
-    articles, missing = split_articles(text, list(titled["title"]))
+    titles = [str(t) for t in titled["title"]]
+    articles, report.missing_titles = split_articles(text, titles)
     numbers = list(titled["article"].astype(int))
+    lines = [line.strip() for line in text.splitlines()]
+    for n, title in zip(numbers, titles, strict=True):
+        count = lines.count(title.strip())
+        if count > 1:
+            report.notes.append(
+                f"article {n}'s title is on {count} lines of the page: each starts a stretch of article {n}"
+            )
     bodies = {numbers[n - 1]: squash(body) for n, body in articles.items()}
-    report = Report(sha, expected, missing)
     for event_id, article, evidence in zip(
         events["event_id"], events["article"], events["evidence"], strict=True
     ):

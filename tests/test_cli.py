@@ -130,3 +130,27 @@ def test_figure_writes_the_view_in_the_format_its_name_asks(tmp_path, args, suff
 def test_figure_names_a_bad_file_suffix(tmp_path, capsys):
     assert main(["figure", "-o", str(tmp_path / "figure.pdf")]) == 2
     assert "figure.pdf: a figure file name ends in .png or .svg" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "--format", "zip", "-o", "{missing}/x.zip"],
+        ["export", "-o", "{dir}"],
+        ["figure", "--view", "timeline", "-o", "{missing}/x.svg"],
+    ],
+)
+def test_an_output_that_cannot_be_written_is_named_not_a_traceback(tmp_path, capsys, command):
+    args = [a.format(missing=tmp_path / "no" / "such", dir=tmp_path) for a in command]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{args[-1]}: cannot write:" in err
+
+
+def test_repeated_filter_flags_add_up_as_repeated_url_keys_do(capsys):
+    assert main(["export", "--country", "PRK", "--country", "SGP"]) == 0
+    repeated = capsys.readouterr().out
+    assert main(["export", "--country", "PRK,SGP"]) == 0
+    assert repeated == capsys.readouterr().out
+    main(["export", "--years", "2018", "--years", "2019"])
+    assert "ignored: years: '2018,2019' is not a year" in capsys.readouterr().err

@@ -285,3 +285,30 @@ def test_a_reversed_range_is_read_the_right_way_round_and_says_so():
     state, notices = FilterState.from_query_params({"years": "2019-2010"}, VOCAB)
     assert state.years == (2010, 2019)
     assert notices == ("years: '2019-2010' read as 2010-2019",)
+
+
+@pytest.mark.parametrize(
+    ("raw", "q"),
+    [
+        ("\u202eabc", "abc"),  # right-to-left override: would reverse the caption after it
+        ("a\u2066b\u2069c", "a b c"),  # isolates
+        ("\u200fsummit\u200e", "summit"),  # marks
+        ("x\udcffy", "x\ufffdy"),  # an undecodable command-line byte: UTF-8 writers refuse it
+    ],
+)
+def test_search_text_loses_bidi_controls_and_lone_surrogates(raw, q):
+    state, _ = FilterState.from_query_params({"q": raw}, VOCAB)
+    assert state.q == q
+    state.describe().encode("utf-8")
+    assert FilterState.from_query_params(state.to_query_params(), VOCAB)[0] == state
+
+
+@pytest.mark.parametrize(
+    ("raw", "notice"),
+    [
+        ("XXX,XXX,XXX", "country: 'XXX' is not a known country code"),
+        ("XXX,YYY,xxx,XXX", "country: 3 values are not a known country code: 'XXX', 'YYY', 'xxx'"),
+    ],
+)
+def test_a_bad_value_repeated_is_named_once(raw, notice):
+    assert FilterState.from_query_params({"country": raw}, VOCAB)[1] == (notice,)

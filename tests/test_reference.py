@@ -447,3 +447,34 @@ def test_app_flows_map_says_why_it_has_no_arcs(tmp_path, monkeypatch):
             "outcome": "-",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("file", "line_start", "old", "new", "problem"),
+    [
+        (
+            "organisations.csv",
+            "ASEAN,",
+            "ASEAN,",
+            "Asean,",
+            "acronym: duplicate 'Asean' (as 'ASEAN', but for case), first in line 7",
+        ),
+        (
+            "places.csv",
+            "Sochi,",
+            "Sochi,",
+            "SOCHI,",
+            "place: duplicate 'SOCHI' (as 'Sochi', but for case), first in",
+        ),
+        ("capitals.csv", "SGP,", "SGP,", "SGP,", "country_iso3: duplicate 'SGP', first in line"),
+    ],
+)
+def test_a_key_repeated_in_another_case_is_a_duplicate(tmp_path, file, line_start, old, new, problem):
+    folder = copy_geodata(tmp_path)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith(line_start))
+    path.write_text(text + line.replace(old, new, 1) + "\n", encoding="utf-8")
+    problems = [str(p) for p in load_reference(folder).problems]
+    assert len(problems) == 1 and problems[0].startswith(f"geodata/{file}:"), problems
+    assert problem in problems[0]

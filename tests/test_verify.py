@@ -78,3 +78,34 @@ def test_cli_verify_of_the_real_page(capsys):
 def test_cli_verify_names_an_unreadable_page(capsys):
     assert main(["verify", str(REPO / "no-such-page.txt")]) == 2
     assert "cannot read the page" in capsys.readouterr().err
+
+
+ROWS = events(("a", 1, "Leaders met in Singapore"), ("b", 2, "USD 7.4 billion"))
+TOC = "Contents\nFirst title\nSecond title\n\n"
+
+
+@pytest.mark.parametrize(
+    ("page", "ok", "notes"),
+    [
+        (PAGE.replace("\n", "\r\n").encode(), True, []),
+        (b"\xef\xbb\xbf" + PAGE.encode(), True, []),
+        (PAGE.encode("utf-16"), True, ["the page is UTF-16: read as such"]),
+        (
+            PAGE.replace("\u00a0", " ").replace("Monday", "Mönday").encode("latin-1"),
+            True,
+            ["the page is not UTF-8 (byte 0xF6 at offset 48): read as Windows-1252"],
+        ),
+        ((TOC + PAGE).encode(), True, ["article 1's title is on 2 lines", "article 2's title is on 2 lines"]),
+        ((PAGE + "Related:\nSecond title\n").encode(), True, ["article 2's title is on 2 lines"]),
+        (b"", False, ["the page is empty (0 bytes): no evidence phrase can be checked"]),
+        (b" \n\r\n", False, ["the page is empty (4 bytes)"]),
+    ],
+)
+def test_pages_saved_otherwise_are_read_or_named(page, ok, notes):
+    report = verify_page(page, ROWS, SOURCES)
+    assert report.ok is ok, report.lines()
+    lines = report.lines()
+    for note in notes:
+        assert any(line.startswith(note) for line in lines), lines
+    if not ok:
+        assert len(lines) == 2  # the page's identity and why nothing was checked: no row-by-row noise
