@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import schema
+from dashboard.formatting import plural
 from dashboard.geo import SPATIAL_TOLERANCE_KM, Reference, points_near_countries
 from dashboard.lists import normalise_column, spelling_from, split_list
 from dashboard.reading import (
@@ -60,11 +61,11 @@ class LoadResult:
 
     def summary(self, name: str) -> str:
         if self.ok:
-            return f"{name}: {self.rows_loaded} rows valid"
+            return f"{name}: {plural(self.rows_loaded, 'row')} valid"
         count = len(self.problems)
         return (
             f"{name}: {self.rows_loaded} of {self.rows_read} rows loaded, "
-            f"{self.rows_skipped} skipped, {count} problem{'' if count == 1 else 's'}"
+            f"{self.rows_skipped} skipped, {plural(count, 'problem')}"
         )
 
 

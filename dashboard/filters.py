@@ -141,7 +141,11 @@ def _parse_years(raw: str, vocab: Vocabulary):
         notes.append(f"{_show(raw)} read as {_year(lo)}-{_year(hi)}")
     if hi < vocab.year_min or lo > vocab.year_max:
         return None, [f"{_year(lo)}-{_year(hi)} lies outside the data ({vocab.year_min}-{vocab.year_max})"]
-    return (max(lo, vocab.year_min), min(hi, vocab.year_max)), notes
+    clipped = (max(lo, vocab.year_min), min(hi, vocab.year_max))
+    if clipped != (lo, hi):
+        covered = f"{_year(clipped[0])}-{_year(clipped[1])}"
+        notes.append(f"{_year(lo)}-{_year(hi)} read as {covered}, the years the data covers")
+    return clipped, notes
 
 
 def _parse_flag(raw: str, vocab: Vocabulary):
@@ -155,6 +159,9 @@ def _parse_flag(raw: str, vocab: Vocabulary):
 
 def _parse_query(raw: str, vocab: Vocabulary):
     clean = " ".join(_clean_text(raw).split())
+    if clean and not search.query_words(clean):
+        # "!!!" would match every row while the caption says "mentioning “!!!”".
+        return "", [f"{_show(raw)} has no word to search for"]
     if len(clean) > MAX_QUERY_LENGTH:
         return clean[:MAX_QUERY_LENGTH].strip(), [f"search text cut to {MAX_QUERY_LENGTH} characters"]
     return clean, []

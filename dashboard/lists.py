@@ -29,12 +29,18 @@ def join_list(items: Iterable[str]) -> str:
     return LIST_SEPARATOR.join(items)
 
 
-def normalise_cell(cell: object, spelling: Callable[[str], str] = str.upper) -> str:
+def ascii_upper(item: str) -> str:
+    """Upper case for codes, ASCII only: `str.upper` turns `ſ` into `S` and `ﬁ` into `FI`, which
+    would let a look-alike pass as a valid code."""
+    return item.upper() if item.isascii() else item
+
+
+def normalise_cell(cell: object, spelling: Callable[[str], str] = ascii_upper) -> str:
     """A cell in canonical form: items trimmed and re-spelled, duplicates dropped, `A;B`."""
     return join_list(dict.fromkeys(spelling(item) for item in split_list(cell)))
 
 
-def normalise_column(cells: pd.Series, spelling: Callable[[str], str] = str.upper) -> pd.Series:
+def normalise_column(cells: pd.Series, spelling: Callable[[str], str] = ascii_upper) -> pd.Series:
     """`normalise_cell` for a whole column, worked out once per distinct cell."""
     distinct = {cell: normalise_cell(cell, spelling) for cell in pd.unique(cells.to_numpy())}
     return pd.Series([distinct[cell] for cell in cells.to_numpy()], index=cells.index, dtype=object)
@@ -43,7 +49,7 @@ def normalise_column(cells: pd.Series, spelling: Callable[[str], str] = str.uppe
 def spelling_from(known: Iterable[str]) -> Callable[[str], str]:
     """A case-insensitive re-speller: `asean` -> `ASEAN`; unknown items are left as typed."""
     lookup: Mapping[str, str] = {code.casefold(): code for code in known}
-    return lambda item: lookup.get(item.casefold(), item)
+    return lambda item: lookup.get(item.casefold(), item) if item.isascii() else item
 
 
 def cells_holding(cells: pd.Series, wanted: Iterable[str]) -> pd.Series:

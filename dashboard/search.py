@@ -42,9 +42,12 @@ _NON_WORD = re.compile(r"[^\w]+|_+")
 
 
 def normalise(text: str) -> str:
-    """Text in search form: compatibility-folded, case-folded, words separated by one space."""
-    folded = unicodedata.normalize("NFKC", str(text)).casefold()
-    return " ".join(_NON_WORD.sub(" ", folded).split())
+    """Text in search form: compatibility-folded, case-folded, accents and other combining marks
+    dropped (so "cafe" finds "café", "istanbul" finds "İstanbul", and marks never split a word),
+    words separated by one space."""
+    folded = unicodedata.normalize("NFKD", str(text).casefold().replace("ı", "i"))
+    bare = "".join(c for c in folded if not unicodedata.category(c).startswith("M"))
+    return " ".join(_NON_WORD.sub(" ", bare).split())
 
 
 def query_words(query: str) -> list[str]:

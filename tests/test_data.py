@@ -432,3 +432,9 @@ def test_other_format_characters_are_kept(tiny_ref):
     """Only the controls that reorder text go: a zero-width joiner or a soft hyphen is data."""
     result = load_rows([row(summary="a\u200db\u00adc\u200fd")], tiny_ref)
     assert result.ok and result.frame.loc[0, "summary"] == "a\u200db\u00adc\u200fd"
+
+
+def test_a_look_alike_letter_is_not_upper_cased_into_a_valid_code(tiny_ref):
+    # `str.upper("ruſ")` is "RUS": a long s must not pass as Russia's code.
+    result = load_rows([row(participants="ruſ;sgp")], tiny_ref)
+    assert [str(p).split(": ", 1)[1] for p in result.problems] == ["participants: unknown ISO3 code 'ruſ'"]

@@ -8,6 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dashboard.filters import PARAMS, FilterState, Vocabulary
+from dashboard.search import query_words
 from tests.conftest import enriched, row
 
 VOCAB = Vocabulary(
@@ -135,7 +136,10 @@ valid_states = st.builds(
     orgs=st.lists(st.sampled_from(sorted(VOCAB.organisations)), unique=True).map(tuple),
     countries=st.lists(st.sampled_from(sorted(VOCAB.countries)), unique=True).map(tuple),
     articles=st.lists(st.sampled_from([1, 2, 3, 4]), unique=True).map(lambda a: tuple(sorted(a))),
-    q=st.text(alphabet="abc xyz,é–“", max_size=20).map(lambda s: " ".join(s.split())),
+    # A valid query holds a word (punctuation alone is dropped with a notice).
+    q=st.text(alphabet="abc xyz,é–“", max_size=20).map(
+        lambda s: " ".join(s.split()) if query_words(s) else ""
+    ),
     stated=st.booleans(),
     event=st.sampled_from(["", "a", "b"]),
     members=st.sampled_from(["", "ASEAN", "BRICS"]),
@@ -312,3 +316,34 @@ def test_search_text_loses_bidi_controls_and_lone_surrogates(raw, q):
 )
 def test_a_bad_value_repeated_is_named_once(raw, notice):
     assert FilterState.from_query_params({"country": raw}, VOCAB)[1] == (notice,)
+
+
+@pytest.mark.parametrize(
+    ("params", "state", "notices"),
+    [
+        ({"q": "!!!"}, FilterState(), ("q: '!!!' has no word to search for",)),
+        (
+            {"years": "1990-2000"},
+            FilterState(years=(1996, 2000)),
+            ("years: 1990-2000 read as 1996-2000, the years the data covers",),
+        ),
+    ],
+)
+def test_values_the_data_cannot_honour_say_so(params, state, notices):
+    assert FilterState.from_query_params(params, VOCAB) == (state, notices)
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("istanbul", "İstanbul summit"),
+        ("ıstanbul", "İstanbul summit"),
+        ("cafe", "Café talks"),
+        ("modi", "मोदी Modi"),
+    ],
+)
+def test_search_folds_accents_and_dotted_letters(query, text):
+    from dashboard.search import matches, normalise
+
+    texts = pd.Series([" " + normalise(text) + " "])
+    assert matches(texts, query).tolist() == [True]
