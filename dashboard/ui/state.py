@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard.dataset import Dataset
 from dashboard.filters import FIELDS, PARAMS, Field, FilterState, Vocabulary
+from dashboard.timespan import PLAY_MODES, Playback, presets, years_present
 
 STATE_KEY = "filter_state"
 NOTICES_KEY = "url_notices"
@@ -31,7 +32,22 @@ KEYS = SimpleNamespace(
     data_page="w_data_page",
     clear_event="clear-event",
     page_context="page_context",
+    # The years control: number inputs and presets that follow the slider, and play.
+    years_from="w_years_from",
+    years_to="w_years_to",
+    years_preset="w_years_preset",
+    years_pending="years_pending",
+    play_mode="w_play_mode",
+    play_back="play-back",
+    play_button="play-button",
+    play_next="play-next",
+    playback="playback",
+    play_stepped="play_stepped",
+    play_armed="play_armed",
+    timeline_context="w_timeline_context",
 )
+#: Seconds between two steps of play: long enough for a browser without a GPU to repaint the map.
+PLAY_SECONDS = 2.0
 
 
 def map_key(view: str) -> str:
@@ -97,11 +113,7 @@ def _to_widget(f: Field, value, vocab: Vocabulary):
 def _draw(f: Field, sb, vocab: Vocabulary):
     key = WIDGETS[f.name]
     if f.widget == "years":
-        lo, hi = vocab.year_min, vocab.year_max
-        if lo < hi:
-            return sb.slider(f.label, min_value=lo, max_value=hi, key=key)
-        sb.caption(f"All dated events are from {lo}.")
-        return (lo, hi)
+        return _draw_years(f, sb, vocab)
     if f.widget == "multiselect":
         # Offer what the data uses, plus whatever is selected (a shared URL may name more).
         options = list(dict.fromkeys([*f.options(vocab), *st.session_state[key]]))
@@ -131,6 +143,214 @@ def _from_widget(f: Field, value, vocab: Vocabulary):
     if f.widget == "toggle":
         return bool(value)
     return f.parse(value or "", vocab)[0]
+
+
+# ----- the years control: slider, number inputs, presets and play -------------------------------
+#
+# The slider holds the years. The number inputs and presets are set from it before they are
+# drawn, every run; their callbacks write to the slider (callbacks run before the script, when a
+# widget's value may still be set). Play steps the slider too: from a button's callback, or from
+# a fragment that reruns on a timer while playing, leaves the step in `years_pending` (applied
+# before the slider is drawn) and reruns the app. A full run that play did not ask for is a user's
+# doing, and pauses the play.
+
+
+def _draw_years(f: Field, sb, vocab: Vocabulary):
+    key = WIDGETS[f.name]
+    lo, hi = vocab.year_min, vocab.year_max
+    if lo >= hi:
+        sb.caption(f"All dated events are from {lo}.")
+        return (lo, hi)
+    pending = st.session_state.pop(KEYS.years_pending, None)
+    if pending is not None:
+        st.session_state[key] = _clip(pending, vocab)
+    _pause_unless_stepped()
+    shown = _shown(key)
+    named = presets(vocab.year_counts, lo, hi)
+    st.session_state[KEYS.years_from], st.session_state[KEYS.years_to] = shown
+    st.session_state[KEYS.years_preset] = next((n for n, span in named.items() if span == shown), None)
+    value = sb.slider(f.label, min_value=lo, max_value=hi, key=key, help=f.help)
+    left, right = sb.columns(2)
+    for column, label, widget in ((left, "From", KEYS.years_from), (right, "To", KEYS.years_to)):
+        column.number_input(
+            label, min_value=lo, max_value=hi, step=1, key=widget, on_change=_years_typed, args=(key,)
+        )
+    sb.pills(
+        "Year presets",
+        list(named),
+        key=KEYS.years_preset,
+        on_change=_preset_picked,
+        args=(key, named),
+        label_visibility="collapsed",
+    )
+    _draw_play(sb, key, vocab)
+    return value
+
+
+def _shown(key: str) -> tuple[int, int]:
+    lo, hi = st.session_state[key]
+    return int(lo), int(hi)
+
+
+def _clip(years, vocab: Vocabulary) -> tuple[int, int]:
+    lo, hi = sorted(int(y) for y in years)
+    return max(lo, vocab.year_min), min(max(hi, vocab.year_min), vocab.year_max)
+
+
+def _years_typed(key: str) -> None:
+    typed = (st.session_state.get(KEYS.years_from), st.session_state.get(KEYS.years_to))
+    if None not in typed:
+        st.session_state[key] = tuple(sorted(int(y) for y in typed))
+
+
+def _preset_picked(key: str, named: dict[str, tuple[int, int]]) -> None:
+    # Clicking the chosen preset again unselects it: the years stay, and so does the preset.
+    choice = st.session_state.get(KEYS.years_preset)
+    if choice in named:
+        st.session_state[key] = named[choice]
+
+
+def _pause_unless_stepped() -> None:
+    stepped = st.session_state.pop(KEYS.play_stepped, False)
+    playback = st.session_state.get(KEYS.playback)
+    if playback is not None and playback.playing and not stepped:
+        st.session_state[KEYS.playback] = playback.paused()
+
+
+def _present_years(vocab: Vocabulary) -> tuple[int, ...]:
+    """The years play steps through: those some event matching the other filters covers.
+
+    Read in a callback, from the context of the run the user saw (`KEYS.page_context`).
+    """
+    ctx = st.session_state.get(KEYS.page_context)
+    if ctx is None:
+        return tuple(range(vocab.year_min, vocab.year_max + 1))
+    return years_present(ctx.state.replace(years=None).apply(ctx.dataset.events))
+
+
+def _playback(key: str, vocab: Vocabulary) -> Playback | None:
+    """The playback the slider shows a step of, or a new one over the slider's range."""
+    playback = st.session_state.get(KEYS.playback)
+    shown = _shown(key)
+    if playback is not None and playback.years() == shown:
+        # Other filters may have changed since the play began: step through what they keep now.
+        return playback.restepped(_present_years(vocab))
+    # A single year (a play's last step, a preset) plays the whole range again.
+    lo, hi = shown if shown[0] < shown[1] else (vocab.year_min, vocab.year_max)
+    mode = st.session_state.get(KEYS.play_mode) or "year"
+    return Playback.over(_present_years(vocab), lo, hi, mode)
+
+
+def _show_step(key: str, playback: Playback | None) -> None:
+    st.session_state[KEYS.playback] = playback
+    if playback is not None and playback.years() is not None:
+        st.session_state[key] = playback.years()
+
+
+def _toggle_play(key: str, vocab: Vocabulary) -> None:
+    playback = _playback(key, vocab)
+    if playback is None:
+        return
+    if playback.playing:
+        st.session_state[KEYS.playback] = playback.paused()
+        return
+    _show_step(key, playback.playing_from_here())
+    st.session_state[KEYS.play_stepped] = True
+
+
+def _step(key: str, vocab: Vocabulary, by: int) -> None:
+    playback = _playback(key, vocab)
+    if playback is not None:
+        _show_step(key, playback.paused().moved(by))
+
+
+def _mode_changed(key: str) -> None:
+    # The step on show is redrawn in the new mode; a running play keeps running.
+    playback = st.session_state.get(KEYS.playback)
+    mode = st.session_state.get(KEYS.play_mode)
+    if playback is None or mode not in PLAY_MODES or playback.years() != _shown(key):
+        return
+    _show_step(key, playback.with_mode(mode))
+    st.session_state[KEYS.play_stepped] = playback.playing
+
+
+def _tick() -> None:
+    """One step of a running play, on the fragment's timer: set the next years, rerun the app."""
+    playback = st.session_state.get(KEYS.playback)
+    if playback is None or not playback.playing:
+        return
+    playback = playback.moved(1)
+    st.session_state[KEYS.playback] = playback
+    st.session_state[KEYS.years_pending] = playback.years()
+    st.session_state[KEYS.play_stepped] = True
+    st.rerun(scope="app")
+
+
+def _draw_play(sb, key: str, vocab: Vocabulary) -> None:
+    playback = st.session_state.get(KEYS.playback)
+    if playback is not None and playback.years() != _shown(key):
+        playback = None  # the years moved on since: the next play starts afresh
+    playing = playback is not None and playback.playing
+    st.session_state.setdefault(KEYS.play_mode, "year")
+    sb.segmented_control(
+        "Play through the years",
+        list(PLAY_MODES),
+        format_func=PLAY_MODES.get,
+        key=KEYS.play_mode,
+        required=True,
+        on_change=_mode_changed,
+        args=(key,),
+        help="Step the years filter: one year at a time, or from the start of the range up to each "
+        "year. Every page follows; any other change pauses the play.",
+    )
+    # Back and Next as borderless (tertiary) buttons: the three fit one row of the sidebar.
+    row = sb.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.button(
+        "Back",
+        icon=":material/skip_previous:",
+        key=KEYS.play_back,
+        type="tertiary",
+        help="The previous year with events",
+        on_click=_step,
+        args=(key, vocab, -1),
+    )
+    row.button(
+        "Pause" if playing else "Play",
+        icon=":material/pause:" if playing else ":material/play_arrow:",
+        key=KEYS.play_button,
+        type="primary" if playing else "secondary",
+        on_click=_toggle_play,
+        args=(key, vocab),
+    )
+    row.button(
+        "Next",
+        icon=":material/skip_next:",
+        icon_position="right",
+        key=KEYS.play_next,
+        type="tertiary",
+        help="The next year with events",
+        on_click=_step,
+        args=(key, vocab, 1),
+    )
+    status = ""
+    if playback is not None and playback.year is not None:
+        status = f"Year {playback.year}: step {playback.index + 1} of {len(playback.steps)}"
+    if not playing:
+        if status:
+            sb.caption(status)
+        return
+
+    @st.fragment(run_every=PLAY_SECONDS)
+    def ticker() -> None:
+        # Drawn in a full run, the body only shows where the play stands; on the timer, it steps.
+        if st.session_state.pop(KEYS.play_armed, False):
+            st.caption(f"Playing. {status}")
+            return
+        _tick()
+
+    st.session_state[KEYS.play_armed] = True
+    with sb:
+        ticker()
 
 
 def sidebar_filters(dataset: Dataset, sb) -> FilterState:

@@ -47,11 +47,13 @@ def render(ctx: PageContext) -> None:
             with st.expander(f"Article {s.article}: notes on the source"):
                 st.markdown(esc(s.notes))
     total_inferred = int(events["date_inferred"].sum())
-    cols = st.columns(4)
-    cols[0].metric("Events", len(events))
-    cols[1].metric("Inferred dates or places", total_inferred)
-    cols[2].metric("Undated", int(events["date_start"].fillna("").eq("").sum()))
-    cols[3].metric("Figures", int(pd.notna(events["value"]).sum()))
+    # Metrics as wide as their labels, in a row that wraps: four fixed columns cut the labels
+    # at 800 px.
+    figures = st.container(horizontal=True, gap="large")
+    figures.metric("Events", len(events), width="content")
+    figures.metric("Inferred dates or places", total_inferred, width="content")
+    figures.metric("Undated", int(events["date_start"].fillna("").eq("").sum()), width="content")
+    figures.metric("Figures", int(pd.notna(events["value"]).sum()), width="content")
     components.load_report(ctx.dataset)
     st.subheader("Data notes")
     if NOTES.exists():
