@@ -25,8 +25,11 @@ PLAY_MODES: dict[str, str] = {"year": "Only that year", "upto": "Up to that year
 OPENING_SHARE = 0.8
 #: A span of start years this short is drawn whole: nothing to set apart.
 WHOLE_SPAN_YEARS = 12
-#: A single year or decade becomes a preset when it holds this share of dated events.
-PRESET_SHARE = 0.1
+#: A decade becomes a preset when it holds this share of dated events (at most two, the busiest);
+#: a single year when it holds `YEAR_PRESET_SHARE` (at most three).
+DECADE_PRESET_SHARE = 0.25
+MAX_DECADE_PRESETS = 2
+YEAR_PRESET_SHARE = 0.1
 MAX_YEAR_PRESETS = 3
 
 
@@ -89,9 +92,9 @@ def opening_window(counts: Mapping[int, int]) -> tuple[int, int] | None:
 def presets(counts: Mapping[int, int], year_min: int, year_max: int) -> dict[str, tuple[int, int]]:
     """Named year ranges for the years control: all, the busy decades and years, and before them.
 
-    A decade or single year is offered when it holds at least `PRESET_SHARE` of dated events
-    (at most `MAX_YEAR_PRESETS` years, the busiest); "Before <year>" covers what lies before the
-    first of those. Ranges are clipped to the data.
+    Busy means holding a good share of the dated events (`DECADE_PRESET_SHARE`,
+    `YEAR_PRESET_SHARE`); "Before <year>" covers what lies before the first of them. Ranges are
+    clipped to the data, so evenly spread events get "All" alone.
     """
     out: dict[str, tuple[int, int]] = {"All": (year_min, year_max)}
     total = sum(counts.values())
@@ -100,10 +103,9 @@ def presets(counts: Mapping[int, int], year_min: int, year_max: int) -> dict[str
     decades: dict[int, int] = {}
     for year, n in counts.items():
         decades[year // 10 * 10] = decades.get(year // 10 * 10, 0) + n
-    busy_decades = sorted(d for d, n in decades.items() if n >= PRESET_SHARE * total)
-    busy = sorted(counts, key=lambda y: (-counts[y], y))
-    busy_years = sorted(y for y in busy[:MAX_YEAR_PRESETS] if counts[y] >= PRESET_SHARE * total)
-    starts = [d for d in busy_decades] + busy_years
+    busy_decades = sorted(_busiest(decades, DECADE_PRESET_SHARE * total, MAX_DECADE_PRESETS))
+    busy_years = sorted(_busiest(counts, YEAR_PRESET_SHARE * total, MAX_YEAR_PRESETS))
+    starts = busy_decades + busy_years
     first = min(starts) if starts else None
     if first is not None and first > year_min:
         out[f"Before {first}"] = (year_min, first - 1)
@@ -119,6 +121,12 @@ def presets(counts: Mapping[int, int], year_min: int, year_max: int) -> dict[str
         else:
             seen[span] = name
     return out
+
+
+def _busiest(counts: Mapping[int, int], at_least: float, limit: int) -> list[int]:
+    """The keys with the highest counts (at least `at_least`), the later first on ties."""
+    ranked = sorted(counts, key=lambda k: (-counts[k], -k))
+    return [k for k in ranked[:limit] if counts[k] >= at_least]
 
 
 def step_years(mode: str, start: int, year: int) -> tuple[int, int]:

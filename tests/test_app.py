@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.dataset import ENV_EVENTS
+from dashboard.ui.state import KEYS, advance_play
 from tests.conftest import row, table_bytes
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -94,12 +95,128 @@ def test_selecting_a_country_offers_it_as_the_filter():
     assert at.query_params["country"] == "SGP"
 
 
+def page_caption(at: AppTest) -> str:
+    """The page's sentence and count ("... 21 of 94 events.")."""
+    return next(c.value for c in at.caption if " events." in c.value and " of " in c.value)
+
+
+def test_years_number_inputs_set_the_years():
+    at = run()
+    at.number_input(key=KEYS.years_from).set_value(2010).run()
+    assert at.query_params["years"] == "2010-2020"
+    assert at.slider(key="w_years").value == (2010, 2020)
+    at.number_input(key=KEYS.years_to).set_value(2015).run()
+    assert at.query_params["years"] == "2010-2015"
+    assert "from 2010 to 2015" in page_caption(at)
+    # Typed the wrong way round: read as the range it must mean.
+    at.number_input(key=KEYS.years_from).set_value(2019).run()
+    assert at.query_params["years"] == "2015-2019"
+
+
+def test_a_year_preset_sets_the_years_and_the_slider_sets_the_inputs_and_presets():
+    at = run()
+    assert at.pills(key=KEYS.years_preset).options == ["All", "Before 2010", "2010s", "2018", "2019"]
+    assert at.pills(key=KEYS.years_preset).value == "All"
+    at.pills(key=KEYS.years_preset).set_value("2018").run()
+    assert at.query_params["years"] == "2018-2018"
+    assert at.slider(key="w_years").value == (2018, 2018)
+    assert [at.number_input(key=k).value for k in (KEYS.years_from, KEYS.years_to)] == [2018, 2018]
+    at.slider(key="w_years").set_value((2010, 2019)).run()
+    assert at.pills(key=KEYS.years_preset).value == "2010s"
+    assert at.number_input(key=KEYS.years_from).value == 2010
+    at.slider(key="w_years").set_value((2011, 2019)).run()
+    assert at.pills(key=KEYS.years_preset).value is None
+    at.pills(key=KEYS.years_preset).set_value("All").run()
+    assert "years" not in at.query_params
+
+
+def test_a_years_url_fills_every_years_widget():
+    at = run({"years": "2012-2016"})
+    assert at.slider(key="w_years").value == (2012, 2016)
+    assert [at.number_input(key=k).value for k in (KEYS.years_from, KEYS.years_to)] == [2012, 2016]
+
+
+def test_next_and_back_step_through_the_years_events_cover():
+    at = run()
+    at.button(key=KEYS.play_next).click().run()
+    assert at.query_params["years"] == "1904-1904"
+    at.button(key=KEYS.play_next).click().run()
+    # The Russo-Japanese war is dated 1904-1905: it is present in 1905 too, and 1906 holds nothing.
+    assert at.query_params["years"] == "1905-1905"
+    assert page_caption(at).endswith("in 1905. 1 of 94 events.")
+    at.button(key=KEYS.play_next).click().run()
+    assert at.query_params["years"] == "1917-1917"
+    at.button(key=KEYS.play_back).click().run()
+    assert at.query_params["years"] == "1905-1905"
+    assert at.slider(key="w_years").value == (1905, 1905)
+
+
+def test_play_steps_the_years_and_the_url_and_any_other_change_pauses_it():
+    at = run({"years": "2010-2019"})
+    at.button(key=KEYS.play_button).click().run()
+    assert at.query_params["years"] == "2010-2010"
+    assert at.button(key=KEYS.play_button).label == "Pause"
+    before = page_caption(at)
+    # One tick of play's timer (the timer itself runs in the browser: tests/e2e/test_layout.py).
+    assert advance_play(at.session_state)
+    at.run()
+    assert at.query_params["years"] == "2011-2011"
+    assert at.slider(key="w_years").value == (2011, 2011)
+    assert at.session_state[KEYS.playback].playing
+    assert page_caption(at) != before and "in 2011" in page_caption(at)
+    # Any other change pauses the play where it stands.
+    at.multiselect(key="w_category").set_value(["summit"]).run()
+    assert not at.session_state[KEYS.playback].playing
+    assert at.button(key=KEYS.play_button).label == "Play"
+    assert at.query_params["years"] == "2011-2011"
+    assert not advance_play(at.session_state)
+    # Play again resumes from the next year that still holds a summit (2012).
+    at.button(key=KEYS.play_button).click().run()
+    assert at.query_params["years"] == "2012-2012"
+
+
+def test_play_stops_on_its_last_year():
+    at = run({"years": "2018-2019"})
+    at.button(key=KEYS.play_button).click().run()
+    assert at.query_params["years"] == "2018-2018"
+    assert advance_play(at.session_state)
+    at.run()
+    assert at.query_params["years"] == "2019-2019"
+    assert not at.session_state[KEYS.playback].playing
+    assert at.button(key=KEYS.play_button).label == "Play"
+
+
+def test_cumulative_play_keeps_the_start_of_the_range():
+    at = run({"years": "2010-2019"})
+    at.segmented_control(key=KEYS.play_mode).set_value("upto").run()
+    at.button(key=KEYS.play_next).click().run()
+    at.button(key=KEYS.play_next).click().run()
+    assert at.query_params["years"] == "2010-2011"
+    # Switching mode shows the same step the other way.
+    at.segmented_control(key=KEYS.play_mode).set_value("year").run()
+    assert at.query_params["years"] == "2011-2011"
+
+
 def test_timeline_page():
     at = run(page="timeline")
     assert at.title[0].value == "Timeline"
-    assert (
-        len(at.get("vega_lite_chart")) == 2
-    )  # the timeline, and the USD figures (the one unit with a trend)
+    # The timeline, and the USD figures (the one unit with a trend).
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["encoding"]["x"]["scale"]["domain"] == list(range(2010, 2020))
+    toggle = at.toggle(key=KEYS.timeline_context)
+    assert toggle.label == "Show 12 earlier events (1904-2007)"
+    toggle.set_value(True).run()
+    assert len(at.get("vega_lite_chart")) == 3
+
+
+def test_timeline_of_a_short_span_adds_months():
+    at = run({"years": "2018-2019"}, page="timeline")
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert specs[0]["encoding"]["x"]["scale"]["domain"] == [2018, 2019]
+    assert specs[1]["encoding"]["x"]["scale"]["domain"][:2] == ["2018-01", "2018-02"]
+    assert any("dated to the year only" in c.value for c in at.caption)
 
 
 def test_data_page_offers_both_downloads_of_the_filtered_rows():

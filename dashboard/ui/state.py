@@ -274,16 +274,26 @@ def _mode_changed(key: str) -> None:
     st.session_state[KEYS.play_stepped] = playback.playing
 
 
-def _tick() -> None:
-    """One step of a running play, on the fragment's timer: set the next years, rerun the app."""
-    playback = st.session_state.get(KEYS.playback)
+def advance_play(session) -> bool:
+    """One step of a running play: the next years wait in `years_pending` for the app's rerun.
+
+    `session` is `st.session_state`, or an AppTest's (the timer does not run there).
+    Returns whether it stepped (False once the play is paused or over).
+    """
+    playback = session.get(KEYS.playback)
     if playback is None or not playback.playing:
-        return
+        return False
     playback = playback.moved(1)
-    st.session_state[KEYS.playback] = playback
-    st.session_state[KEYS.years_pending] = playback.years()
-    st.session_state[KEYS.play_stepped] = True
-    st.rerun(scope="app")
+    session[KEYS.playback] = playback
+    session[KEYS.years_pending] = playback.years()
+    session[KEYS.play_stepped] = True
+    return True
+
+
+def _tick() -> None:
+    """The fragment's timer: step, then rerun the whole app so every page follows."""
+    if advance_play(st.session_state):
+        st.rerun(scope="app")
 
 
 def _draw_play(sb, key: str, vocab: Vocabulary) -> None:
