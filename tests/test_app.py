@@ -175,6 +175,54 @@ def test_play_steps_the_years_and_the_url_and_any_other_change_pauses_it():
     assert at.query_params["years"] == "2012-2012"
 
 
+def test_a_step_queued_by_the_timer_gives_way_to_the_user():
+    # The timer stepped (2011 waits for the app's rerun) just as the user acted.
+    at = run({"years": "2010-2019"})
+    at.button(key=KEYS.play_button).click().run()
+    assert advance_play(at.session_state)
+    at.button(key=KEYS.play_button).click().run()  # Pause: stops on the year the timer reached
+    assert at.query_params["years"] == "2011-2011"
+    assert not at.session_state[KEYS.playback].playing
+    at.button(key=KEYS.play_button).click().run()
+    assert advance_play(at.session_state)
+    at.pills(key=KEYS.years_preset).set_value("2018").run()  # the user's years win
+    assert at.query_params["years"] == "2018-2018"
+    assert at.session_state[KEYS.playback] is None  # and the next play starts afresh
+
+
+def _echo(at: AppTest, lo: int, hi: int) -> None:
+    """What a browser that has not drawn the last step sends: the years it still shows, everywhere."""
+    at.slider(key="w_years").set_value((lo, hi))
+    at.number_input(key=KEYS.years_from).set_value(lo)
+    at.number_input(key=KEYS.years_to).set_value(hi)
+
+
+def test_a_browser_lagging_behind_play_does_not_undo_its_steps():
+    at = run({"years": "2010-2019"})
+    at.button(key=KEYS.play_button).click().run()
+    assert advance_play(at.session_state)
+    at.run()
+    assert at.query_params["years"] == "2011-2011"
+    # Pause, from a browser still showing 2010: the play pauses where it is, not back at 2010
+    # and not on a new play from 1904.
+    _echo(at, 2010, 2010)
+    at.button(key=KEYS.play_button).click().run()
+    assert at.query_params["years"] == "2011-2011"
+    assert at.slider(key="w_years").value == (2011, 2011)
+    assert not at.session_state[KEYS.playback].playing
+    # Next twice, the second from a browser that has not drawn the first.
+    at.button(key=KEYS.play_next).click().run()
+    _echo(at, 2011, 2011)
+    at.button(key=KEYS.play_next).click().run()
+    assert at.query_params["years"] == "2013-2013"
+    # A browser behind makes the timer wait a tick; one in step lets it go on.
+    at.session_state[KEYS.browser_behind] = True
+    at.button(key=KEYS.play_button).click().run()
+    at.session_state[KEYS.browser_behind] = True
+    assert not advance_play(at.session_state)
+    assert advance_play(at.session_state)
+
+
 def test_play_stops_on_its_last_year():
     at = run({"years": "2018-2019"})
     at.button(key=KEYS.play_button).click().run()

@@ -37,6 +37,8 @@ KEYS = SimpleNamespace(
     years_to="w_years_to",
     years_preset="w_years_preset",
     years_pending="years_pending",
+    years_drawn="years_drawn",
+    browser_behind="browser_behind",
     play_mode="w_play_mode",
     play_back="play-back",
     play_button="play-button",
@@ -149,10 +151,14 @@ def _from_widget(f: Field, value, vocab: Vocabulary):
 #
 # The slider holds the years. The number inputs and presets are set from it before they are
 # drawn, every run; their callbacks write to the slider (callbacks run before the script, when a
-# widget's value may still be set). Play steps the slider too: from a button's callback, or from
-# a fragment that reruns on a timer while playing, leaves the step in `years_pending` (applied
-# before the slider is drawn) and reruns the app. A full run that play did not ask for is a user's
-# doing, and pauses the play.
+# widget's value may still be set). Play (`timespan.Playback`, kept in `KEYS.playback`) steps
+# the slider too: its buttons' callbacks set it, and while playing, a fragment on a timer leaves
+# the next step in `years_pending` (applied before the slider is drawn) and reruns the app. A full
+# run that play did not ask for is the user's doing, and pauses the play.
+#
+# A browser that has not yet drawn play's last step sends the years it still shows with the next
+# message: then the slider and both number inputs "change" at once, which a person cannot do.
+# Such an echo is put right, not taken for the user's choice (`_years_changed`).
 
 
 def _draw_years(f: Field, sb, vocab: Vocabulary):
@@ -161,25 +167,34 @@ def _draw_years(f: Field, sb, vocab: Vocabulary):
     if lo >= hi:
         sb.caption(f"All dated events are from {lo}.")
         return (lo, hi)
+    stepped = st.session_state.pop(KEYS.play_stepped, False)
     pending = st.session_state.pop(KEYS.years_pending, None)
-    if pending is not None:
+    if pending is not None and stepped:
         st.session_state[key] = _clip(pending, vocab)
-    _pause_unless_stepped()
     shown = _shown(key)
+    playback = st.session_state.get(KEYS.playback)
+    if playback is not None and playback.playing and not stepped:
+        playback = playback.paused()
+    if playback is not None and playback.year is not None and playback.years() != shown:
+        playback = None  # the years moved on (Reset filters): the next play starts afresh
+    st.session_state[KEYS.playback] = playback
+    st.session_state[KEYS.years_drawn] = shown
     named = presets(vocab.year_counts, lo, hi)
     st.session_state[KEYS.years_from], st.session_state[KEYS.years_to] = shown
     st.session_state[KEYS.years_preset] = next((n for n, span in named.items() if span == shown), None)
-    value = sb.slider(f.label, min_value=lo, max_value=hi, key=key, help=f.help)
+    value = sb.slider(
+        f.label, min_value=lo, max_value=hi, key=key, help=f.help, on_change=_years_changed, args=(key,)
+    )
     left, right = sb.columns(2)
     for column, label, widget in ((left, "From", KEYS.years_from), (right, "To", KEYS.years_to)):
         column.number_input(
-            label, min_value=lo, max_value=hi, step=1, key=widget, on_change=_years_typed, args=(key,)
+            label, min_value=lo, max_value=hi, step=1, key=widget, on_change=_years_changed, args=(key,)
         )
     sb.pills(
         "Year presets",
         list(named),
         key=KEYS.years_preset,
-        on_change=_preset_picked,
+        on_change=_years_changed,
         args=(key, named),
         label_visibility="collapsed",
     )
@@ -197,24 +212,27 @@ def _clip(years, vocab: Vocabulary) -> tuple[int, int]:
     return max(lo, vocab.year_min), min(max(hi, vocab.year_min), vocab.year_max)
 
 
-def _years_typed(key: str) -> None:
+def _years_changed(key: str, named: dict[str, tuple[int, int]] | None = None) -> None:
+    """A years widget changed: the user's years win over play, unless it is a browser's echo."""
+    drawn = st.session_state.get(KEYS.years_drawn)
     typed = (st.session_state.get(KEYS.years_from), st.session_state.get(KEYS.years_to))
-    if None not in typed:
-        st.session_state[key] = tuple(sorted(int(y) for y in typed))
-
-
-def _preset_picked(key: str, named: dict[str, tuple[int, int]]) -> None:
-    # Clicking the chosen preset again unselects it: the years stay, and so does the preset.
-    choice = st.session_state.get(KEYS.years_preset)
-    if choice in named:
+    if drawn is not None:
+        moved = [_shown(key) != drawn, typed[0] != drawn[0], typed[1] != drawn[1]]
+        if sum(moved) > 1:
+            st.session_state[key] = drawn
+            st.session_state[KEYS.browser_behind] = True
+            return
+    if named is not None:
+        # Clicking the chosen preset again unselects it: the years stay, and so does the preset.
+        choice = st.session_state.get(KEYS.years_preset)
+        if choice not in named:
+            return
         st.session_state[key] = named[choice]
-
-
-def _pause_unless_stepped() -> None:
-    stepped = st.session_state.pop(KEYS.play_stepped, False)
-    playback = st.session_state.get(KEYS.playback)
-    if playback is not None and playback.playing and not stepped:
-        st.session_state[KEYS.playback] = playback.paused()
+    elif drawn is not None and (typed[0] != drawn[0] or typed[1] != drawn[1]) and None not in typed:
+        st.session_state[key] = tuple(sorted(int(y) for y in typed))
+    # The user's own years: a step the timer queued is dropped, and a later play starts afresh.
+    for gone in (KEYS.years_pending, KEYS.play_stepped, KEYS.playback):
+        st.session_state.pop(gone, None)
 
 
 def _present_years(vocab: Vocabulary) -> tuple[int, ...]:
@@ -229,20 +247,25 @@ def _present_years(vocab: Vocabulary) -> tuple[int, ...]:
 
 
 def _playback(key: str, vocab: Vocabulary) -> Playback | None:
-    """The playback the slider shows a step of, or a new one over the slider's range."""
+    """The play under way (its steps as the filters now keep them), or a new one over the slider's range.
+
+    The slider is read only for a new play: it may lag behind one under way (see the echo above).
+    """
     playback = st.session_state.get(KEYS.playback)
-    shown = _shown(key)
-    if playback is not None and playback.years() == shown:
-        # Other filters may have changed since the play began: step through what they keep now.
+    if playback is not None:
         return playback.restepped(_present_years(vocab))
-    # A single year (a play's last step, a preset) plays the whole range again.
+    shown = _shown(key)
+    # A single year (a preset, a year from the URL) plays the whole range.
     lo, hi = shown if shown[0] < shown[1] else (vocab.year_min, vocab.year_max)
     mode = st.session_state.get(KEYS.play_mode) or "year"
     return Playback.over(_present_years(vocab), lo, hi, mode)
 
 
-def _show_step(key: str, playback: Playback | None) -> None:
+def _show_step(key: str, playback: Playback | None, playing: bool = False) -> None:
+    """Show a step of play (from a button's callback); keep it playing or not."""
     st.session_state[KEYS.playback] = playback
+    st.session_state.pop(KEYS.years_pending, None)
+    st.session_state[KEYS.play_stepped] = playing
     if playback is not None and playback.years() is not None:
         st.session_state[key] = playback.years()
 
@@ -252,10 +275,10 @@ def _toggle_play(key: str, vocab: Vocabulary) -> None:
     if playback is None:
         return
     if playback.playing:
-        st.session_state[KEYS.playback] = playback.paused()
-        return
-    _show_step(key, playback.playing_from_here())
-    st.session_state[KEYS.play_stepped] = True
+        _show_step(key, playback.paused())
+    else:
+        playback = playback.playing_from_here()
+        _show_step(key, playback, playing=playback.playing)
 
 
 def _step(key: str, vocab: Vocabulary, by: int) -> None:
@@ -268,20 +291,21 @@ def _mode_changed(key: str) -> None:
     # The step on show is redrawn in the new mode; a running play keeps running.
     playback = st.session_state.get(KEYS.playback)
     mode = st.session_state.get(KEYS.play_mode)
-    if playback is None or mode not in PLAY_MODES or playback.years() != _shown(key):
-        return
-    _show_step(key, playback.with_mode(mode))
-    st.session_state[KEYS.play_stepped] = playback.playing
+    if playback is not None and playback.year is not None and mode in PLAY_MODES:
+        _show_step(key, playback.with_mode(mode), playing=playback.playing)
 
 
 def advance_play(session) -> bool:
     """One step of a running play: the next years wait in `years_pending` for the app's rerun.
 
-    `session` is `st.session_state`, or an AppTest's (the timer does not run there).
-    Returns whether it stepped (False once the play is paused or over).
+    `session` is `st.session_state`, or an AppTest's (the timer does not run there). A browser
+    that sent an echo has not drawn the last step yet: the step waits for the next tick.
+    Returns whether it stepped.
     """
     playback = session.get(KEYS.playback)
-    if playback is None or not playback.playing:
+    behind = session.get(KEYS.browser_behind, False)
+    session[KEYS.browser_behind] = False
+    if playback is None or not playback.playing or behind:
         return False
     playback = playback.moved(1)
     session[KEYS.playback] = playback
@@ -298,8 +322,6 @@ def _tick() -> None:
 
 def _draw_play(sb, key: str, vocab: Vocabulary) -> None:
     playback = st.session_state.get(KEYS.playback)
-    if playback is not None and playback.years() != _shown(key):
-        playback = None  # the years moved on since: the next play starts afresh
     playing = playback is not None and playback.playing
     st.session_state.setdefault(KEYS.play_mode, "year")
     sb.segmented_control(
@@ -353,10 +375,9 @@ def _draw_play(sb, key: str, vocab: Vocabulary) -> None:
     @st.fragment(run_every=PLAY_SECONDS)
     def ticker() -> None:
         # Drawn in a full run, the body only shows where the play stands; on the timer, it steps.
-        if st.session_state.pop(KEYS.play_armed, False):
-            st.caption(f"Playing. {status}")
-            return
-        _tick()
+        if not st.session_state.pop(KEYS.play_armed, False):
+            _tick()
+        st.caption(f"Playing. {status}")
 
     st.session_state[KEYS.play_armed] = True
     with sb:
