@@ -360,3 +360,16 @@ def test_selecting_an_arc_lists_its_events(layer, obj, heading):
     at.session_state["map-flows"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
     at.run()
     assert any(h.value.startswith(heading) for h in at.subheader), [h.value for h in at.subheader]
+
+
+def test_a_table_spanning_other_years_brings_the_years_widgets_into_its_range(tmp_path, monkeypatch):
+    at = run()
+    at.slider(key="w_years").set_value((1990, 2020)).run()
+    small = tmp_path / "small.csv"
+    small.write_bytes(table_bytes([row(event_id="a"), row(event_id="b", date_start="2019", date_end="")]))
+    monkeypatch.setenv(ENV_EVENTS, str(small))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="w_years").value == (2018, 2019)
+    assert at.number_input(key=KEYS.years_from).value == 2018
+    assert "years" not in at.query_params
