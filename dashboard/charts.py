@@ -1,8 +1,13 @@
-"""Altair chart specs for the timeline page, built from a filtered, enriched events frame."""
+"""Altair chart specs for the timeline page, built from a filtered, enriched events frame.
+
+The timeline opens on the window of years that holds most events (`timespan.opening_window`)
+and sets the rest apart in a low strip; its legend lists only the kinds it draws.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import altair as alt
 import pandas as pd
@@ -10,15 +15,20 @@ import pandas as pd
 from dashboard.formatting import format_value
 from dashboard.lists import split_list
 from dashboard.schema import CATEGORIES, CATEGORY_COLOURS, FIGURE_CATEGORIES
+from dashboard.timespan import WHOLE_SPAN_YEARS, opening_window, year_counts
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def category_scale() -> alt.Scale:
-    """The same category colours as the map markers."""
-    return alt.Scale(domain=list(CATEGORIES), range=[_hex(CATEGORY_COLOURS[c]) for c in CATEGORIES])
+def category_scale(categories=None) -> alt.Scale:
+    """The same category colours as the map markers, for `categories` only (all by default).
+
+    A legend lists its scale's whole domain: giving only the kinds drawn keeps it to those.
+    """
+    shown = [c for c in CATEGORIES if categories is None or c in set(categories)]
+    return alt.Scale(domain=shown, range=[_hex(CATEGORY_COLOURS[c]) for c in shown])
 
 
 def events_per_year(events: pd.DataFrame) -> pd.DataFrame:
@@ -32,37 +42,161 @@ def events_per_year(events: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["year", "category"]).reset_index(drop=True)
 
 
-def _year_domain(table: pd.DataFrame) -> list[int]:
-    if table.empty:
-        return [2000, 2020]
-    return [int(table["year"].min()) - 1, int(table["year"].max()) + 1]
+@dataclass(frozen=True)
+class TimelineSpan:
+    """What the timeline opens on (`lo`-`hi`, start years) and what it sets apart on each side."""
+
+    lo: int
+    hi: int
+    earlier: int = 0
+    earlier_span: tuple[int, int] | None = None
+    later: int = 0
+    later_span: tuple[int, int] | None = None
+
+    @property
+    def years(self) -> int:
+        return self.hi - self.lo + 1
 
 
-def _bar_width(table: pd.DataFrame) -> float:
-    # Bars one year wide at about 650 px of plot: thin over a century, wide over a decade.
-    lo, hi = _year_domain(table)
-    return round(min(max(600 / (hi - lo), 2.0), 24.0), 1)
+def timeline_span(events: pd.DataFrame, within: tuple[int, int] | None = None) -> TimelineSpan | None:
+    """The window the timeline opens on, and how many dated events lie before and after it.
+
+    `within` is the years filter: a short range is drawn whole, a long one opens on its densest
+    window. Events that began before it (their span reaches into it) count as earlier.
+    """
+    counts = year_counts(events)
+    if within is None:
+        window = opening_window(counts)
+    else:
+        inside = {y: n for y, n in counts.items() if within[0] <= y <= within[1]}
+        short = within[1] - within[0] < WHOLE_SPAN_YEARS
+        window = within if short or not inside else opening_window(inside)
+    if window is None:
+        return None
+    lo, hi = window
+    before = {y: n for y, n in counts.items() if y < lo}
+    after = {y: n for y, n in counts.items() if y > hi}
+    return TimelineSpan(
+        lo,
+        hi,
+        earlier=sum(before.values()),
+        earlier_span=(min(before), max(before)) if before else None,
+        later=sum(after.values()),
+        later_span=(min(after), max(after)) if after else None,
+    )
 
 
-def timeline_chart(events: pd.DataFrame) -> alt.Chart:
-    """Stacked bars: events per year, coloured by category."""
+def _colour(table: pd.DataFrame, title: str | None = "Kind", legend: bool = True) -> alt.Color:
+    present = table["category"].unique() if len(table) else []
+    return alt.Color(
+        "category:N",
+        scale=category_scale(present),
+        title=title,
+        legend=alt.Legend() if legend else None,
+    )
+
+
+def timeline_chart(
+    events: pd.DataFrame, span: tuple[int, int] | None = None, title: str = "Events per year, by kind"
+) -> alt.Chart:
+    """Stacked bars: events per start year within `span` (every dated year by default), by kind.
+
+    Each year of the span is one band, empty years included, so gaps stay visible and a
+    two-year span gets two wide bars, not two slivers on a century's axis.
+    """
     table = events_per_year(events)
-    # A true time axis: 1904 and 2018 are far apart, and an ordinal axis would hide that.
+    if span is None:
+        span = (int(table["year"].min()), int(table["year"].max())) if len(table) else (2000, 2020)
+    lo, hi = span
+    table = table[(table["year"] >= lo) & (table["year"] <= hi)]
     return (
-        alt.Chart(table, title="Events per year, by category")
-        .mark_bar(size=_bar_width(table))
+        alt.Chart(table, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "year:O",
+                title="Year (start of event)",
+                scale=alt.Scale(domain=list(range(lo, hi + 1)), paddingInner=0.15),
+                axis=alt.Axis(labelAngle=0, labelOverlap=True),
+            ),
+            y=alt.Y("sum(events):Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
+            color=_colour(table),
+            tooltip=[alt.Tooltip("year:O"), alt.Tooltip("category:N", title="kind"), alt.Tooltip("events:Q")],
+        )
+    )
+
+
+def context_chart(events: pd.DataFrame, span: tuple[int, int], title: str) -> alt.Chart:
+    """A low strip of the events outside the opening window, on a true time axis (gaps to scale)."""
+    lo, hi = span
+    table = events_per_year(events)
+    table = table[(table["year"] >= lo) & (table["year"] <= hi)]
+    # Bars a year wide at about 650 px of plot: thin over a century, wider over a decade.
+    width = round(min(max(600 / (hi - lo + 3), 3.0), 24.0), 1)
+    return (
+        alt.Chart(table, title=title)
+        .mark_bar(size=width)
         .encode(
             x=alt.X(
                 "year:Q",
-                title="Year (start of event)",
-                axis=alt.Axis(format="d"),
+                title=None,
+                axis=alt.Axis(format="d", tickMinStep=1),
                 # A year of margin each side, so the first and last bars are drawn whole.
-                scale=alt.Scale(domain=_year_domain(table), nice=False),
+                scale=alt.Scale(domain=[lo - 1, hi + 1], nice=False),
+            ),
+            y=alt.Y("sum(events):Q", title=None, axis=alt.Axis(tickMinStep=1, format="d", tickCount=2)),
+            color=_colour(table),
+            tooltip=[alt.Tooltip("year:O"), alt.Tooltip("category:N", title="kind"), alt.Tooltip("events:Q")],
+        )
+        .properties(height=90)
+    )
+
+
+def events_per_month(events: pd.DataFrame) -> pd.DataFrame:
+    """Counts per start month of the events whose text gives a month (or a day), by category.
+
+    Events dated to the year only are left out: placing them in a month would state more than
+    the text does.
+    """
+    start = events["date_start"].fillna("").astype(str)
+    has_month = start.str.match(r"^[0-9]{4}-[0-9]{2}")
+    dated = events.loc[has_month.to_numpy(dtype=bool)]
+    if dated.empty:
+        return pd.DataFrame(columns=["month", "category", "events"])
+    table = (
+        dated.assign(month=start[has_month].str.slice(0, 7))
+        .groupby(["month", "category"])
+        .size()
+        .reset_index(name="events")
+    )
+    return table.sort_values(["month", "category"]).reset_index(drop=True)
+
+
+def months_chart(events: pd.DataFrame, span: tuple[int, int]) -> alt.Chart:
+    """Stacked bars per month of `span`'s years, for the events dated to the month or day."""
+    lo, hi = span
+    months = [f"{y:04d}-{m:02d}" for y in range(lo, hi + 1) for m in range(1, 13)]
+    table = events_per_month(events)
+    table = table[table["month"].isin(months)]
+    return (
+        alt.Chart(table, title="Events per month (those the text dates to the month or day)")
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "month:O",
+                title="Month (start of event)",
+                scale=alt.Scale(domain=months, paddingInner=0.15),
+                axis=alt.Axis(labelAngle=-45, labelOverlap=True),
             ),
             y=alt.Y("sum(events):Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
-            color=alt.Color("category:N", scale=category_scale(), title="Category"),
-            tooltip=[alt.Tooltip("year:O"), alt.Tooltip("category:N"), alt.Tooltip("events:Q")],
+            color=_colour(table),
+            tooltip=[
+                alt.Tooltip("month:O"),
+                alt.Tooltip("category:N", title="kind"),
+                alt.Tooltip("events:Q"),
+            ],
         )
+        .properties(height=220)
     )
 
 

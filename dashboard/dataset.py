@@ -38,6 +38,7 @@ from dashboard.filters import Vocabulary
 from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference
 from dashboard.lists import split_list
 from dashboard.schema import EVENT_COLUMNS
+from dashboard.timespan import year_counts
 
 ENV_EVENTS = "SUMMIT_ATLAS_EVENTS"
 ENV_CACHE = "SUMMIT_ATLAS_CACHE"
@@ -97,6 +98,7 @@ class Dataset:
             member_orgs=frozenset(self.reference.orgs_with_members),
             year_min=int(years.min()) if len(years) else 1900,
             year_max=int(years.max()) if len(years) else 2100,
+            year_counts=year_counts(self.events),
             orgs_in_use=self.codes_in_use("organisations"),
             countries_in_use=tuple(
                 sorted(set(self.codes_in_use("participants")) | set(self.codes_in_use("country_iso3")))

@@ -51,6 +51,8 @@ class Vocabulary:
     member_orgs: frozenset[str] = frozenset()
     year_min: int = 1900
     year_max: int = 2100
+    #: Dated events per start year: what the years control's presets are made from.
+    year_counts: Mapping[int, int] = field(default_factory=dict)
     #: What the sidebar offers and how it names it (codes in use first; names for labels).
     orgs_in_use: tuple[str, ...] = ()
     countries_in_use: tuple[str, ...] = ()

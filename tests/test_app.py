@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.dataset import ENV_EVENTS
 from dashboard.formatting import escape_markdown
+from dashboard.ui.state import KEYS, advance_play
 from tests.conftest import row, table_bytes
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -95,12 +96,176 @@ def test_selecting_a_country_offers_it_as_the_filter():
     assert at.query_params["country"] == "SGP"
 
 
+def page_caption(at: AppTest) -> str:
+    """The page's sentence and count ("... 21 of 94 events.")."""
+    return next(c.value for c in at.caption if " events." in c.value and " of " in c.value)
+
+
+def test_years_number_inputs_set_the_years():
+    at = run()
+    at.number_input(key=KEYS.years_from).set_value(2010).run()
+    assert at.query_params["years"] == "2010-2019"
+    assert at.slider(key="w_years").value == (2010, 2019)
+    at.number_input(key=KEYS.years_to).set_value(2015).run()
+    assert at.query_params["years"] == "2010-2015"
+    assert "from 2010 to 2015" in page_caption(at)
+    # Typed the wrong way round: read as the range it must mean.
+    at.number_input(key=KEYS.years_from).set_value(2019).run()
+    assert at.query_params["years"] == "2015-2019"
+
+
+def test_a_year_preset_sets_the_years_and_the_slider_sets_the_inputs_and_presets():
+    at = run()
+    assert at.pills(key=KEYS.years_preset).options == ["All", "Before 2010", "2010s", "2018", "2019"]
+    assert at.pills(key=KEYS.years_preset).value == "All"
+    at.pills(key=KEYS.years_preset).set_value("2018").run()
+    assert at.query_params["years"] == "2018-2018"
+    assert at.slider(key="w_years").value == (2018, 2018)
+    assert [at.number_input(key=k).value for k in (KEYS.years_from, KEYS.years_to)] == [2018, 2018]
+    at.slider(key="w_years").set_value((2010, 2019)).run()
+    assert at.pills(key=KEYS.years_preset).value == "2010s"
+    assert at.number_input(key=KEYS.years_from).value == 2010
+    at.slider(key="w_years").set_value((2011, 2019)).run()
+    assert at.pills(key=KEYS.years_preset).value is None
+    at.pills(key=KEYS.years_preset).set_value("All").run()
+    assert "years" not in at.query_params
+
+
+def test_a_years_url_fills_every_years_widget():
+    at = run({"years": "2012-2016"})
+    assert at.slider(key="w_years").value == (2012, 2016)
+    assert [at.number_input(key=k).value for k in (KEYS.years_from, KEYS.years_to)] == [2012, 2016]
+
+
+def test_next_and_back_step_through_the_years_events_cover():
+    at = run()
+    at.button(key=KEYS.play_next).click().run()
+    assert at.query_params["years"] == "1904-1904"
+    at.button(key=KEYS.play_next).click().run()
+    # The Russo-Japanese war is dated 1904-1905: it is present in 1905 too, and 1906 holds nothing.
+    assert at.query_params["years"] == "1905-1905"
+    assert page_caption(at).endswith("in 1905. 1 of 103 events.")
+    at.button(key=KEYS.play_next).click().run()
+    assert at.query_params["years"] == "1917-1917"
+    at.button(key=KEYS.play_back).click().run()
+    assert at.query_params["years"] == "1905-1905"
+    assert at.slider(key="w_years").value == (1905, 1905)
+
+
+def test_play_steps_the_years_and_the_url_and_any_other_change_pauses_it():
+    at = run({"years": "2010-2019"})
+    at.button(key=KEYS.play_button).click().run()
+    assert at.query_params["years"] == "2010-2010"
+    assert at.button(key=KEYS.play_button).label == "Pause"
+    before = page_caption(at)
+    # One tick of play's timer (the timer itself runs in the browser: tests/e2e/test_layout.py).
+    assert advance_play(at.session_state)
+    at.run()
+    assert at.query_params["years"] == "2011-2011"
+    assert at.slider(key="w_years").value == (2011, 2011)
+    assert at.session_state[KEYS.playback].playing
+    assert page_caption(at) != before and "in 2011" in page_caption(at)
+    # Any other change pauses the play where it stands.
+    at.multiselect(key="w_category").set_value(["summit"]).run()
+    assert not at.session_state[KEYS.playback].playing
+    assert at.button(key=KEYS.play_button).label == "Play"
+    assert at.query_params["years"] == "2011-2011"
+    assert not advance_play(at.session_state)
+    # Play again resumes from the next year that still holds a summit (2012).
+    at.button(key=KEYS.play_button).click().run()
+    assert at.query_params["years"] == "2012-2012"
+
+
+def test_a_step_queued_by_the_timer_gives_way_to_the_user():
+    # The timer stepped (2011 waits for the app's rerun) just as the user acted.
+    at = run({"years": "2010-2019"})
+    at.button(key=KEYS.play_button).click().run()
+    assert advance_play(at.session_state)
+    at.button(key=KEYS.play_button).click().run()  # Pause: stops on the year the timer reached
+    assert at.query_params["years"] == "2011-2011"
+    assert not at.session_state[KEYS.playback].playing
+    at.button(key=KEYS.play_button).click().run()
+    assert advance_play(at.session_state)
+    at.pills(key=KEYS.years_preset).set_value("2018").run()  # the user's years win
+    assert at.query_params["years"] == "2018-2018"
+    assert at.session_state[KEYS.playback] is None  # and the next play starts afresh
+
+
+def _echo(at: AppTest, lo: int, hi: int) -> None:
+    """What a browser that has not drawn the last step sends: the years it still shows, everywhere."""
+    at.slider(key="w_years").set_value((lo, hi))
+    at.number_input(key=KEYS.years_from).set_value(lo)
+    at.number_input(key=KEYS.years_to).set_value(hi)
+
+
+def test_a_browser_lagging_behind_play_does_not_undo_its_steps():
+    at = run({"years": "2010-2019"})
+    at.button(key=KEYS.play_button).click().run()
+    assert advance_play(at.session_state)
+    at.run()
+    assert at.query_params["years"] == "2011-2011"
+    # Pause, from a browser still showing 2010: the play pauses where it is, not back at 2010
+    # and not on a new play from 1904.
+    _echo(at, 2010, 2010)
+    at.button(key=KEYS.play_button).click().run()
+    assert at.query_params["years"] == "2011-2011"
+    assert at.slider(key="w_years").value == (2011, 2011)
+    assert not at.session_state[KEYS.playback].playing
+    # Next twice, the second from a browser that has not drawn the first.
+    at.button(key=KEYS.play_next).click().run()
+    _echo(at, 2011, 2011)
+    at.button(key=KEYS.play_next).click().run()
+    assert at.query_params["years"] == "2013-2013"
+    # A browser behind makes the timer wait a tick; one in step lets it go on.
+    at.session_state[KEYS.browser_behind] = True
+    at.button(key=KEYS.play_button).click().run()
+    at.session_state[KEYS.browser_behind] = True
+    assert not advance_play(at.session_state)
+    assert advance_play(at.session_state)
+
+
+def test_play_stops_on_its_last_year():
+    at = run({"years": "2018-2019"})
+    at.button(key=KEYS.play_button).click().run()
+    assert at.query_params["years"] == "2018-2018"
+    assert advance_play(at.session_state)
+    at.run()
+    assert at.query_params["years"] == "2019-2019"
+    assert not at.session_state[KEYS.playback].playing
+    assert at.button(key=KEYS.play_button).label == "Play"
+
+
+def test_cumulative_play_keeps_the_start_of_the_range():
+    at = run({"years": "2010-2019"})
+    at.segmented_control(key=KEYS.play_mode).set_value("upto").run()
+    at.button(key=KEYS.play_next).click().run()
+    at.button(key=KEYS.play_next).click().run()
+    assert at.query_params["years"] == "2010-2011"
+    # Switching mode shows the same step the other way.
+    at.segmented_control(key=KEYS.play_mode).set_value("year").run()
+    assert at.query_params["years"] == "2011-2011"
+
+
 def test_timeline_page():
     at = run(page="timeline")
     assert at.title[0].value == "Timeline"
-    assert (
-        len(at.get("vega_lite_chart")) == 2
-    )  # the timeline, and the USD figures (the one unit with a trend)
+    # The timeline, and the USD figures (the one unit with a trend).
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["encoding"]["x"]["scale"]["domain"] == list(range(2010, 2020))
+    toggle = at.toggle(key=KEYS.timeline_context)
+    assert toggle.label == "Show 13 earlier events (1904-2007)"
+    toggle.set_value(True).run()
+    assert len(at.get("vega_lite_chart")) == 3
+
+
+def test_timeline_of_a_short_span_adds_months():
+    at = run({"years": "2018-2019"}, page="timeline")
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert specs[0]["encoding"]["x"]["scale"]["domain"] == [2018, 2019]
+    assert specs[1]["encoding"]["x"]["scale"]["domain"][:2] == ["2018-01", "2018-02"]
+    assert any("dated to the year only" in c.value for c in at.caption)
 
 
 def test_data_page_offers_every_download_of_the_filtered_rows():
@@ -219,3 +384,16 @@ def test_map_and_timeline_offer_figures_built_only_when_clicked(monkeypatch, par
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download figure (PNG)", "Download figure (SVG)"]
     assert calls == []  # a rerun draws no figure: the buttons' data are callables
+
+
+def test_a_table_spanning_other_years_brings_the_years_widgets_into_its_range(tmp_path, monkeypatch):
+    at = run()
+    at.slider(key="w_years").set_value((1990, 2020)).run()
+    small = tmp_path / "small.csv"
+    small.write_bytes(table_bytes([row(event_id="a"), row(event_id="b", date_start="2019", date_end="")]))
+    monkeypatch.setenv(ENV_EVENTS, str(small))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="w_years").value == (2018, 2019)
+    assert at.number_input(key=KEYS.years_from).value == 2018
+    assert "years" not in at.query_params

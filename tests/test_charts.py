@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from dashboard.charts import events_per_year, figures_charts, figures_table, timeline_chart
+from dashboard.charts import (
+    context_chart,
+    events_per_month,
+    events_per_year,
+    figures_charts,
+    figures_table,
+    months_chart,
+    timeline_chart,
+    timeline_span,
+)
+from dashboard.filters import FilterState
 from tests.conftest import enriched, figure_row, row
 
 
@@ -53,3 +63,59 @@ def test_specs_compile(tiny_ref):
     charts = figures_charts(more, tiny_ref.country_names)
     assert [c.to_dict()["title"] for c in charts] == ["Stated figures in USD"]
     assert timeline_chart(f.iloc[0:0]).to_dict()
+
+
+def history(ref):
+    """Old context far apart, then a dense recent decade; one 2010-2020 span; kinds differ by era."""
+    old = [row(event_id=f"old{y}", category="context", date_start=str(y), date_end="") for y in (1904, 1968)]
+    recent = [
+        row(event_id=f"s{i}", category="summit", date_start=f"{2018 + i % 2}-0{1 + i % 9}", date_end="")
+        for i in range(12)
+    ]
+    span = row(event_id="bogor", category="agreement", date_start="2010", date_end="2020")
+    year_only = row(event_id="y2018", category="meeting", date_start="2018", date_end="")
+    return enriched([*old, *recent, span, year_only], ref)
+
+
+def test_timeline_opens_on_the_busy_span_and_counts_the_rest_apart(tiny_ref):
+    # 13 of the 16 dated events began in 2018-2019: the chart opens there, the rest apart.
+    span = timeline_span(history(tiny_ref))
+    assert (span.lo, span.hi) == (2018, 2019)
+    assert (span.earlier, span.earlier_span, span.later, span.later_span) == (3, (1904, 2010), 0, None)
+
+
+def test_timeline_within_a_short_years_filter_draws_it_whole(tiny_ref):
+    events = history(tiny_ref)
+    rows = FilterState(years=(2018, 2019)).apply(events)
+    span = timeline_span(rows, (2018, 2019))
+    # The 2010-2020 span is kept by the filter; it began earlier, so it is counted apart.
+    assert (span.lo, span.hi, span.earlier, span.earlier_span) == (2018, 2019, 1, (2010, 2010))
+    assert timeline_span(events.iloc[0:0]) is None
+
+
+def _domain(chart) -> list[str]:
+    return chart.to_dict()["encoding"]["color"]["scale"]["domain"]
+
+
+def test_legends_list_only_the_kinds_drawn(tiny_ref):
+    events = history(tiny_ref)
+    assert _domain(timeline_chart(events)) == ["summit", "meeting", "agreement", "context"]
+    # Within the window the old context rows are not drawn, so not in the legend either.
+    assert _domain(timeline_chart(events, (2010, 2019))) == ["summit", "meeting", "agreement"]
+    assert _domain(context_chart(events, (1904, 1968), "Earlier")) == ["context"]
+    assert _domain(months_chart(events, (2018, 2019))) == ["summit"]
+
+
+def test_timeline_bars_are_one_band_per_year_of_the_window(tiny_ref):
+    spec = timeline_chart(history(tiny_ref), (2016, 2019)).to_dict()
+    assert spec["encoding"]["x"]["type"] == "ordinal"
+    assert spec["encoding"]["x"]["scale"]["domain"] == [2016, 2017, 2018, 2019]
+
+
+def test_months_leave_out_what_the_text_dates_to_the_year_only(tiny_ref):
+    table = events_per_month(history(tiny_ref))
+    assert "y2018" not in table.to_string() and table["events"].sum() == 12
+    assert table["month"].is_monotonic_increasing and table["month"].iloc[0] == "2018-01"
+    spec = months_chart(history(tiny_ref), (2018, 2019)).to_dict()
+    assert spec["encoding"]["x"]["scale"]["domain"][0] == "2018-01"
+    assert len(spec["encoding"]["x"]["scale"]["domain"]) == 24

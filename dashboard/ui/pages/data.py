@@ -105,16 +105,18 @@ def download_buttons(ctx: PageContext) -> None:
     """One button per export format; each file is built only when its button is clicked."""
     rows = ctx.rows
     context = ExportContext(ctx.dataset, ctx.state, permalink=permalink(ctx.state))
-    columns = st.columns(len(FORMATS) + 1)
-    for column, fmt in zip(columns, FORMATS.values(), strict=False):
-        column.download_button(
+    # Buttons as wide as their labels, in a row that wraps on a narrow screen: fixed columns
+    # would cut the labels ("Downl…") at 800 px.
+    row = st.container(horizontal=True, gap="small")
+    for fmt in FORMATS.values():
+        row.download_button(
             f"Download {fmt.label}",
             data=lambda fmt=fmt: fmt.write(rows, context),
             file_name=fmt.file_name(),
             mime=fmt.mime,
             help=fmt.help,
             disabled=rows.empty,
-            width="stretch",
+            width="content",
             on_click="ignore",
             key=f"download-{fmt.key}",
         )

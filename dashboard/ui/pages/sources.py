@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.data import REPO_DIR
 from dashboard.formatting import escape_markdown as esc
-from dashboard.schema import SOURCE_COLUMNS
+from dashboard.schema import INFERENCE_FLAGS, SOURCE_COLUMNS
 from dashboard.ui.context import PageContext, current_context
 
 NOTES = REPO_DIR / "docs" / "data-notes.md"
@@ -24,8 +24,10 @@ def demote_headings(markdown: str) -> str:
 def render(ctx: PageContext) -> None:
     st.title("Sources")
     events, sources = ctx.dataset.events, ctx.dataset.sources
+    # A row counts once whether its date, its place or both are implied.
+    events = events.assign(any_inferred=events[list(INFERENCE_FLAGS)].any(axis=1))
     per_article = events.groupby("article").agg(
-        events=("event_id", "size"), inferred=("date_inferred", "sum")
+        events=("event_id", "size"), inferred=("any_inferred", "sum")
     )
     table = sources.merge(per_article, left_on="article", right_index=True, how="left")
     table[["events", "inferred"]] = table[["events", "inferred"]].fillna(0).astype(int)
@@ -45,12 +47,14 @@ def render(ctx: PageContext) -> None:
         if s.notes:
             with st.expander(f"Article {s.article}: notes on the source"):
                 st.markdown(esc(s.notes))
-    total_inferred = int(events["date_inferred"].sum())
-    cols = st.columns(4)
-    cols[0].metric("Events", len(events))
-    cols[1].metric("Inferred dates or places", total_inferred)
-    cols[2].metric("Undated", int(events["date_start"].fillna("").eq("").sum()))
-    cols[3].metric("Figures", int(pd.notna(events["value"]).sum()))
+    total_inferred = int(events["any_inferred"].sum())
+    # Metrics as wide as their labels, in a row that wraps: four fixed columns cut the labels
+    # at 800 px.
+    figures = st.container(horizontal=True, gap="large")
+    figures.metric("Events", len(events), width="content")
+    figures.metric("Inferred dates or places", total_inferred, width="content")
+    figures.metric("Undated", int(events["date_start"].fillna("").eq("").sum()), width="content")
+    figures.metric("Figures", int(pd.notna(events["value"]).sum()), width="content")
     st.subheader("Data notes")
     if NOTES.exists():
         st.markdown(demote_headings(NOTES.read_text(encoding="utf-8")))
