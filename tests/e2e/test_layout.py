@@ -128,11 +128,11 @@ def _count(page, year: int | None = None) -> str:
     """The count in the map's caption, read when the caption speaks of `year` (play moves on)."""
     text = page.wait_for_function(
         """want => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stCaptionContainer]')]
-            .map(c => c.innerText).find(t => / of 94 events/.test(t) && (!want || t.includes(want)))""",
+            .map(c => c.innerText).find(t => / of 103 events/.test(t) && (!want || t.includes(want)))""",
         arg=f"in {year}." if year else "",
         timeout=30_000,
     ).json_value()
-    return re.search(r"([0-9]+) of 94 events", text)[1]
+    return re.search(r"([0-9]+) of 103 events", text)[1]
 
 
 def test_play_steps_the_years_on_its_timer_and_the_map_follows(server, page):
