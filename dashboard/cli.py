@@ -1,4 +1,4 @@
-"""Command line: `python -m dashboard validate [PATH]` and `python -m dashboard export ...`.
+"""Command line: `python -m dashboard validate [PATH]`, `export ...` and `import acled|gdelt FILE -o DIR`.
 
 `export` runs the same load -> filter -> export path as the dashboard's download buttons, so
 for the same filters it writes the same bytes.
@@ -15,6 +15,8 @@ from dashboard.dataset import load_dataset
 from dashboard.export import to_csv_bytes, to_geojson_bytes
 from dashboard.filters import FilterState
 from dashboard.geo import GEODATA_DIR
+from dashboard.importers import add_command as add_import_command
+from dashboard.importers import run_command as run_import_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--sources", default=str(DEFAULT_SOURCES), help="sources.csv to check articles against"
+            "--sources",
+            help="sources.csv to check articles against (default: the sources.csv beside the events "
+            f"table, else {DEFAULT_SOURCES.name})",
         )
         p.add_argument("--geodata", default=str(GEODATA_DIR), help="folder of reference geodata")
 
@@ -45,11 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "geojson"), default="csv")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     common(export)
+    add_import_command(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "import":
+        return run_import_command(args)
     dataset = load_dataset(
         getattr(args, "path", None) or getattr(args, "events", None), args.geodata, args.sources
     )

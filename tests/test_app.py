@@ -165,3 +165,41 @@ def test_selecting_an_arc_lists_its_events(layer, obj, heading):
     at.session_state["map-flows"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
     at.run()
     assert any(h.value.startswith(heading) for h in at.subheader), [h.value for h in at.subheader]
+
+
+IMPORTS = Path(__file__).resolve().parent / "data" / "imports"
+
+
+@pytest.mark.parametrize(
+    ("name", "mime", "loaded", "converted", "outlet"),
+    [
+        (
+            "acled_sample.csv",
+            "text/csv",
+            "7 events loaded, 0 skipped",
+            "Converted from ACLED: 7 of 17 rows",
+            "ACLED",
+        ),
+        (
+            "gdelt_sample.export.CSV",
+            "text/csv",
+            "8 events loaded, 0 skipped",
+            "Converted from GDELT 2.0 Event Database: 8 of 17 rows",
+            "GDELT 2.0 Event Database",
+        ),
+    ],
+)
+def test_an_acled_or_gdelt_upload_is_converted_with_its_own_sources(name, mime, loaded, converted, outlet):
+    at = run()
+    at.file_uploader(key="upload").set_value((name, (IMPORTS / name).read_bytes(), mime)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(
+        f"Using {name}: {loaded}." in c.value.replace("\\", "") for c in at.caption
+    )  # Markdown-escaped
+    (expander,) = [e for e in at.expander if e.label.startswith("Converted from")]
+    assert expander.label == converted
+    assert "not covered by the crosswalk" in expander.text[0].value
+    at.switch_page(f"{PAGES}/sources.py").run()
+    (table,) = at.dataframe
+    assert table.value["article"].tolist() == [1]
+    assert table.value["outlet"].tolist() == [outlet]
