@@ -203,3 +203,14 @@ def test_an_acled_or_gdelt_upload_is_converted_with_its_own_sources(name, mime, 
     (table,) = at.dataframe
     assert table.value["article"].tolist() == [1]
     assert table.value["outlet"].tolist() == [outlet]
+
+
+def test_an_imported_table_from_the_environment_cites_the_sources_beside_it(tmp_path, monkeypatch):
+    from dashboard.importers import run_import
+
+    run_import("gdelt", IMPORTS / "gdelt_sample.export.CSV", tmp_path)
+    monkeypatch.setenv(ENV_EVENTS, str(tmp_path / "events.csv"))
+    at = run(page="sources")
+    assert not at.warning  # every row's article is in the sources.csv beside it
+    (table,) = at.dataframe
+    assert table.value["outlet"].tolist() == ["GDELT 2.0 Event Database"]
