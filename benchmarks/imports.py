@@ -27,6 +27,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -272,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="stop a step whose memory passes this (default: half the memory available at the start)",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each step (median time)")
     parser.add_argument("--generate", help=argparse.SUPPRESS)  # child: write the synthetic file only
     args = parser.parse_args(argv)
     if args.generate:
@@ -293,30 +295,54 @@ def main(argv: list[str] | None = None) -> int:
         out = work / "out"
         results = []
         cap = args.cap_mb or _available_mb() / 2
-        cmd = [sys.executable, "-m", "dashboard", "import", args.format, str(source), "-o", str(out)]
-        seconds, peak, output, capped = measure(cmd, cap)
-        written = next((line for line in output.splitlines() if " read, " in line), "").split(": ", 1)[-1]
-        rows = f"stopped over the {cap:,.0f} MiB cap" if capped else written.split(" (SHA")[0]
-        results.append((f"`python -m dashboard import {args.format}`", seconds, peak, rows))
+        steps = [
+            (
+                "import",
+                [sys.executable, "-m", "dashboard", "import", args.format, str(source), "-o", str(out)],
+            )
+        ]
         if not args.skip_baseline:
             code = BASELINE[args.format].format(path=str(source))
-            seconds, peak, output, capped = measure([sys.executable, "-c", code], cap)
-            rows = f"stopped over the {cap:,.0f} MiB cap" if capped else output.strip()
-            results.append(("baseline: `pandas.read_csv`, all columns as text", seconds, peak, rows))
+            steps.append(("baseline", [sys.executable, "-c", code]))
+        runs: dict[str, list] = {name: [] for name, _ in steps}
+        loads = []
+        for _ in range(args.repeat):  # interleaved, so both see the same machine
+            for name, command in steps:
+                loads.append(os.getloadavg()[0])
+                runs[name].append(measure(command, cap))
+        for name, measured in runs.items():
+            seconds = statistics.median(m[0] for m in measured)
+            peak = max(m[1] for m in measured)
+            output, capped = measured[-1][2], any(m[3] for m in measured)
+            if name == "import":
+                line = next((x for x in output.splitlines() if " read, " in x), "").split(": ", 1)[-1]
+                rows = line.split(" (SHA")[0]
+                label = f"`python -m dashboard import {args.format}`"
+            else:
+                rows, label = output.strip(), "baseline: `pandas.read_csv`, all columns as text"
+            if capped:
+                rows = f"stopped over the {cap:,.0f} MiB cap"
+            spread = (
+                f" ({min(m[0] for m in measured):,.1f}-{max(m[0] for m in measured):,.1f})"
+                if len(measured) > 1
+                else ""
+            )
+            results.append((label, seconds, peak, rows, spread))
         events = out / "events.csv"
         events_mb = events.stat().st_size / 1e6 if events.exists() else 0.0
         print()
         print(
             f"{args.format.upper()} synthetic file: {args.rows:,} rows, {size_mb:,.0f} MB; events.csv "
             f"written: {events_mb:,.0f} MB. Machine: {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}."
+            f"Python {platform.python_version()}; load average {min(loads):.1f}-{max(loads):.1f} "
+            f"(other work on the machine); {args.repeat} run(s) each, median time (range), highest peak."
         )
         print("| step | time | peak memory | rows |")
         print("| --- | --- | --- | --- |")
-        for label, secs, mib, rows in results:
-            print(f"| {label} | {secs:,.1f} s | {mib:,.0f} MiB | {rows} |")
+        for label, secs, mib, rows, spread in results:
+            print(f"| {label} | {secs:,.1f} s{spread} | {mib:,.0f} MiB | {rows} |")
         if len(results) == 2 and not any("stopped" in r[3] for r in results):
-            (_, t1, m1, _), (_, t0, m0, _) = results
+            (_, t1, m1, *_), (_, t0, m0, *_) = results
             print(f"\nimport / baseline: time {t1 / t0:.2f}x, peak memory {m1 / m0:.2f}x")
     finally:
         if not args.keep:
