@@ -293,6 +293,15 @@ def test_tiny_batches_give_the_same_bytes(kind, path, real_ref, monkeypatch, acl
     assert [p.line for p in result.report.problems] == sorted(p.line for p in result.report.problems)
 
 
+@pytest.mark.parametrize(("kind", "path"), [("acled", ACLED_FILE), ("gdelt", GDELT_FILE)])
+def test_a_last_line_without_a_line_break_is_read(kind, path, real_ref):
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n")
+    whole, _ = convert_bytes(kind, raw, path.name, real_ref)
+    cut, result = convert_bytes(kind, raw[:-1], path.name, real_ref)
+    assert cut == whole and result.report.rows_read == 17
+
+
 def test_cli_import_prints_the_report(tmp_path, capsys):
     assert main(["import", "gdelt", str(GDELT_FILE), "-o", str(tmp_path)]) == 0
     out = capsys.readouterr().out
