@@ -3,3 +3,6 @@
 Pure modules (schema, data, geo, filters, layers, charts, export, dataset, cli) hold all logic;
 only `dashboard.ui` imports Streamlit.
 """
+
+#: The version cited in downloads when `git describe` cannot say (no git, or not a checkout).
+__version__ = "0.1.0"

@@ -8,7 +8,8 @@ import altair as alt
 import pandas as pd
 
 from dashboard.formatting import format_value
-from dashboard.schema import CATEGORIES, CATEGORY_COLOURS
+from dashboard.lists import split_list
+from dashboard.schema import CATEGORIES, CATEGORY_COLOURS, FIGURE_CATEGORIES
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
@@ -74,9 +75,9 @@ def figures_table(events: pd.DataFrame, names: Mapping[str, str] | None = None) 
     who = figures["organisations"].where(figures["partners"] == "", figures["partners"])
     who = who.where(who != "", figures["country_iso3"])
     names = names or {}
-    who = who.map(lambda cell: "+".join(names.get(code, code) for code in cell.split(";")))
+    who = who.map(lambda cell: "+".join(names.get(code, code) for code in split_list(cell)))
     # Trade and investment figures form series by partner; any other figure is its own series.
-    flows = figures["category"].isin(["trade", "investment"])
+    flows = figures["category"].isin(list(FIGURE_CATEGORIES))
     series = ("Russia–" + who + " " + figures["category"]).where(flows, figures["title"])
     table = pd.DataFrame(
         {

@@ -1,22 +1,29 @@
-"""Command line: `python -m dashboard validate [PATH]`, `export ...` and `import acled|gdelt FILE -o DIR`.
+"""Command line: `python -m dashboard validate [PATH]`, `export ...`, `figure ...`, `verify PAGE`
+and `import acled|gdelt FILE -o DIR` (`dashboard.importers`).
 
 `export` runs the same load -> filter -> export path as the dashboard's download buttons, so
-for the same filters it writes the same bytes.
+for the same filters it writes the same bytes. Its filter flags come from the filter table
+(`filters.FIELDS`) and its formats from the export registry (`export.FORMATS`). `figure`
+draws a map mode or the timeline as the pages' figure buttons do (`dashboard.figures`).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from pathlib import Path
 
-from dashboard.data import DEFAULT_SOURCES
-from dashboard.dataset import load_dataset
-from dashboard.export import to_csv_bytes, to_geojson_bytes
-from dashboard.filters import FilterState
-from dashboard.geo import GEODATA_DIR
+from dashboard.data import DEFAULT_SOURCES, Problem
+from dashboard.dataset import ENV_GEODATA, geodata_path, load_dataset
+from dashboard.export import FORMATS, ExportContext
+from dashboard.filters import FIELDS, FilterState
+from dashboard.formatting import plural
 from dashboard.importers import add_command as add_import_command
 from dashboard.importers import run_command as run_import_command
+from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, page_url, permalink, tool_version
+from dashboard.reference import ReferenceDataError
+from dashboard.verify import verify_page
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,59 +36,171 @@ def _parser() -> argparse.ArgumentParser:
             help="sources.csv to check articles against (default: the sources.csv beside the events "
             f"table, else {DEFAULT_SOURCES.name})",
         )
-        p.add_argument("--geodata", default=str(GEODATA_DIR), help="folder of reference geodata")
+        p.add_argument(
+            "--geodata", help=f"folder of reference geodata (default: geodata/, or ${ENV_GEODATA})"
+        )
 
     validate = sub.add_parser("validate", help="check an events table; exit 1 if anything is wrong")
     validate.add_argument("path", nargs="?", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
     common(validate)
 
-    export = sub.add_parser("export", help="write the filtered events as CSV or GeoJSON")
+    export = sub.add_parser("export", help="write the filtered events in one of the export formats")
     export.add_argument("--events", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
-    for key, text in (
-        ("years", "year or range, e.g. 2010-2019"),
-        ("category", "categories, comma-separated"),
-        ("org", "organisation acronyms, comma-separated"),
-        ("country", "ISO3 codes, comma-separated"),
-        ("article", "article numbers, comma-separated"),
-        ("q", "free-text search"),
-    ):
-        export.add_argument(f"--{key}", help=text)
-    export.add_argument("--format", choices=("csv", "geojson"), default="csv")
+    add_filter_flags(export)
+    export.add_argument(
+        "--format",
+        choices=tuple(FORMATS),
+        default="csv",
+        help="; ".join(f"{f.key}: {f.help}" for f in FORMATS.values()),
+    )
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument("--url", help="the app's address, to cite the view's link in a data package")
     common(export)
+
+    figure = sub.add_parser("figure", help="draw a map mode or the timeline of the filtered events")
+    figure.add_argument("--events", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
+    figure.add_argument("--view", choices=FIGURE_VIEWS, default="summits")
+    figure.add_argument("--members", help="partnerships: colour the member states of this organisation")
+    add_filter_flags(figure)
+    figure.add_argument("-o", "--output", required=True, help="FILE.png or FILE.svg (the suffix picks)")
+    figure.add_argument("--url", help="the app's address, to cite the view's link in the figure")
+    common(figure)
+
+    verify = sub.add_parser("verify", help="check every evidence phrase against a copy of the source page")
+    verify.add_argument("page", help="the source page as a text file (see README: Where the data comes from)")
+    verify.add_argument("--events", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
+    common(verify)
     add_import_command(sub)
     return parser
+
+
+def add_filter_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per filter field that selects rows, as the URL spells it (`--country SGP`)."""
+    for f in FIELDS:
+        if not f.cli:
+            continue
+        if f.widget == "toggle":
+            parser.add_argument(f"--{f.param}", action="store_const", const="1", help=f.help)
+        else:
+            parser.add_argument(f"--{f.param}", help=f.help)
+
+
+def filter_state(args: argparse.Namespace, vocabulary) -> FilterState:
+    """The filter flags as a state, through the URL parser: the same rules, the same notices."""
+    params = {f.param: getattr(args, f.param) for f in FIELDS if f.cli and getattr(args, f.param) is not None}
+    state, notices = FilterState.from_query_params(params, vocabulary)
+    for notice in notices:
+        print(f"ignored: {notice}", file=sys.stderr)
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "import":
         return run_import_command(args)
-    dataset = load_dataset(
-        getattr(args, "path", None) or getattr(args, "events", None), args.geodata, args.sources
-    )
+    geodata = geodata_path(args.geodata)
+    try:
+        dataset = load_dataset(
+            getattr(args, "path", None) or getattr(args, "events", None), geodata, args.sources
+        )
+    except ReferenceDataError as exc:
+        # The reference data's fault, named as such: no events table is checked against it.
+        out = sys.stdout if args.command == "validate" else sys.stderr  # never into an export
+        for problem in exc.problems:
+            print(_line(problem), file=out)
+        print(
+            f"{geodata.name}: the reference data cannot be used; no events table was checked", file=sys.stderr
+        )
+        return 1
     result = dataset.result
+    reference_problems = dataset.reference.problems
     problems = list(dataset.source_problems) + list(result.problems)
+    for notice in dataset.notices:
+        print(f"note: {notice}", file=sys.stderr)
 
     if args.command == "validate":
-        for problem in problems:
-            print(f"{problem}" + ("" if problem.severity == "error" else " (warning: row kept)"))
-        print(result.summary(dataset.label), file=sys.stderr if problems else sys.stdout)
-        return 1 if problems else 0
+        for problem in (*reference_problems, *problems):  # the reference data's own faults first
+            print(_line(problem))
+        if reference_problems:
+            print(_reference_summary(dataset.reference.label, reference_problems), file=sys.stderr)
+        anything = bool(problems or reference_problems)
+        print(result.summary(dataset.label), file=sys.stderr if anything else sys.stdout)
+        return 1 if anything else 0
 
-    params = {k: getattr(args, k) for k in ("years", "category", "org", "country", "article", "q")}
-    state, notices = FilterState.from_query_params(
-        {k: v for k, v in params.items() if v is not None}, dataset.vocabulary()
-    )
-    for notice in notices:
-        print(f"ignored: {notice}", file=sys.stderr)
+    if args.command == "verify":
+        return _verify(Path(args.page), dataset)
+
+    state = filter_state(args, dataset.vocabulary())
     if problems:
         print(f"{result.summary(dataset.label)} (run validate for details)", file=sys.stderr)
+    if reference_problems:
+        summary = _reference_summary(dataset.reference.label, reference_problems)
+        print(f"{summary} (run validate for details)", file=sys.stderr)
     rows = state.apply(dataset.events)
-    payload = to_csv_bytes(rows) if args.format == "csv" else to_geojson_bytes(rows)
+    if args.command == "figure":
+        return _figure(args, dataset, state, rows)
+    link = permalink(page_url(args.url, "data"), state.filters_only()) if args.url else ""
+    payload = FORMATS[args.format].write(rows, ExportContext(dataset, state, permalink=link))
     if args.output:
         Path(args.output).write_bytes(payload)
         print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(payload)
     return 0
+
+
+def _figure(args: argparse.Namespace, dataset, state: FilterState, rows) -> int:
+    """`figure`: the output's suffix picks PNG or SVG; a map mode's figure links to that mode."""
+    from dashboard.figures import figure_bytes  # matplotlib loads only when drawing
+
+    fmt = Path(args.output).suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        print(f"{args.output}: a figure file name ends in .png or .svg", file=sys.stderr)
+        return 2
+    page = "timeline" if args.view == "timeline" else "map"
+    if page == "map":
+        mode, notices = FilterState.from_query_params(
+            {"view": args.view, "members": args.members or ""}, dataset.vocabulary()
+        )
+        for notice in notices:
+            print(f"ignored: {notice}", file=sys.stderr)
+        state = state.replace(view=mode.view, members=mode.members)
+    payload = figure_bytes(
+        args.view,
+        rows,
+        dataset,
+        state,
+        fmt=fmt,
+        version=tool_version(),
+        generated=datetime.date.today(),
+        permalink=permalink(page_url(args.url, page), state) if args.url else "",
+    )
+    Path(args.output).write_bytes(payload)
+    print(f"wrote the {args.view} figure of {len(rows)} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _verify(page: Path, dataset) -> int:
+    try:
+        raw = page.read_bytes()
+    except OSError as exc:
+        print(f"{page}: cannot read the page: {exc}", file=sys.stderr)
+        return 2
+    report = verify_page(raw, dataset.result.frame, dataset.sources)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def _line(problem: Problem) -> str:
+    """A problem as validate prints it; a warning says what became of its row (line 0: no row)."""
+    if problem.severity == "error":
+        return str(problem)
+    return f"{problem} (warning{': row kept' if problem.line else ''})"
+
+
+def _reference_summary(label: str, problems) -> str:
+    skipped = sum(p.severity == "error" for p in problems)
+    return (
+        f"{label}: {plural(len(problems), 'problem')} in the reference data, {plural(skipped, 'row')} skipped"
+    )

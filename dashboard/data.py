@@ -8,8 +8,6 @@ that a table of a million rows validates in seconds, not minutes.
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +16,10 @@ import numpy as np
 import pandas as pd
 
 from dashboard import schema
-from dashboard.geo import SPATIAL_TOLERANCE_KM, Reference, points_near_countries, split_list
+from dashboard.geo import SPATIAL_TOLERANCE_KM, Reference, points_near_countries
+from dashboard.lists import normalise_column, spelling_from, split_list
+from dashboard.reading import Problem, decode, read_rows  # also importable from here, as before
+from dashboard.reading import show_value as _show
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_EVENTS = REPO_DIR / "events.csv"
@@ -27,22 +28,6 @@ DEFAULT_SOURCES = REPO_DIR / "sources.csv"
 # A cell the CSV exporter neutralised: one added apostrophe before a formula trigger.
 # Undone on read so that export -> load gives back exactly the same values (see export.py).
 _NEUTRALISED_RE = re.compile(r"^'+[=+\-@\t\r\n]")
-
-csv.field_size_limit(10_000_000)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input table. `error` rows are skipped; `warning` rows are kept."""
-
-    file: str
-    line: int
-    column: str
-    reason: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.column}: {self.reason}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,50 +59,6 @@ class LoadResult:
             f"{name}: {self.rows_loaded} of {self.rows_read} rows loaded, "
             f"{self.rows_skipped} skipped, {count} problem{'' if count == 1 else 's'}"
         )
-
-
-def decode(raw: bytes, name: str) -> tuple[str, list[Problem]]:
-    """Decode bytes as UTF-8 (a BOM is fine); fall back to Windows-1252 with a warning."""
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        text = raw.decode("cp1252", errors="replace")
-        reason = (
-            f"not UTF-8 (byte 0x{raw[exc.start]:02X} at offset {exc.start}); "
-            "read as Windows-1252/Latin-1: check accented characters"
-        )
-        return text, [Problem(name, line, "-", reason, "warning")]
-
-
-def read_rows(text: str, name: str) -> tuple[list[str], list[int], list[list[str]], list[Problem]]:
-    """Parse CSV text into header, the starting line of each record, and the records."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    problems: list[Problem] = []
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [], [], [Problem(name, 1, "-", "file is empty: expected a header row")]
-    except csv.Error as exc:
-        return [], [], [], [Problem(name, 1, "-", f"unreadable header: {exc}")]
-    header = [h.strip() for h in header]
-    lines: list[int] = []
-    records: list[list[str]] = []
-    line = reader.line_num + 1
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(Problem(name, line, "-", f"unreadable CSV: {exc}"))
-            line = reader.line_num + 1
-            continue
-        if record:  # blank lines carry no row
-            lines.append(line)
-            records.append(record)
-        line = reader.line_num + 1
-    return header, lines, records, problems
 
 
 def load_events(
@@ -153,7 +94,7 @@ def validate_events(
     name: str,
     problems: list[Problem] | None = None,
 ) -> LoadResult:
-    """Check parsed records against the schema and the reference data."""
+    """Check parsed records against the schema and the reference data: every check in CHECKS."""
     problems = list(problems or [])
     empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
     if not header:
@@ -171,68 +112,113 @@ def validate_events(
         problems.append(Problem(name, 2, "-", "header only: the table has no rows"))
         return LoadResult(empty, tuple(problems), 0, extra)
 
-    width = len(header)
-    bad = pd.Series(False, index=range(len(records)))
-    # Rows with the wrong number of fields cannot be aligned to columns: report, then pad so the
-    # frame can still be built (the padded row is dropped with the others at the end).
-    for i, rec in enumerate(records):
-        if len(rec) != width:
-            problems.append(Problem(name, lines[i], "-", f"expected {width} fields, found {len(rec)}"))
-            bad[i] = True
-            records[i] = (rec + [""] * width)[:width]
-    frame = pd.DataFrame(records, columns=header, dtype=object)
-    frame.index = range(len(frame))
-    line_of = np.asarray(lines)
+    table = _Table(header, lines, records, reference, articles, name, problems)
+    for check in CHECKS:
+        check(table)
+    valid = table.valid_rows(extra)
+    problems.sort(key=lambda p: (p.line, p.column))
+    return LoadResult(valid, tuple(problems), len(records), extra)
 
-    def report(mask: pd.Series, column: str, reason, severity: str = "error") -> None:
+
+class _Table:
+    """A table under check: its cells as text, where each record starts, and what is wrong so far.
+
+    Checks read `frame` and call `report`; the numbers and flags they parse are kept in `parsed`
+    for the valid rows' typed columns.
+    """
+
+    def __init__(self, header, lines, records, reference, articles, name, problems) -> None:
+        self.reference, self.articles, self.name, self.problems = reference, articles, name, problems
+        width = len(header)
+        self.bad = np.zeros(len(records), dtype=bool)
+        # Rows with the wrong number of fields cannot be aligned to columns: report, then pad so
+        # the frame can still be built (the padded row is dropped with the others at the end).
+        for i, rec in enumerate(records):
+            if len(rec) != width:
+                problems.append(Problem(name, lines[i], "-", f"expected {width} fields, found {len(rec)}"))
+                self.bad[i] = True
+                records[i] = (rec + [""] * width)[:width]
+        self.frame = pd.DataFrame(records, columns=header, dtype=object)
+        self.frame.index = range(len(self.frame))
+        self.line_of = np.asarray(lines)
+        self.parsed: dict[str, pd.Series] = {}
+
+    def report(self, mask: pd.Series, column: str, reason, severity: str = "error") -> None:
         """Record a problem for each row in `mask`; `reason` is a string, a per-row Series, or a
         `_PerRow` that words the reason only for the rows that fail (a million good rows cost
         nothing)."""
-        hits = np.flatnonzero(mask.to_numpy(dtype=bool))
-        for i in hits:
+        for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
             if isinstance(reason, str):
                 why = reason
             elif isinstance(reason, _PerRow):
                 why = reason.at(i)
             else:
                 why = reason.iloc[i]
-            problems.append(Problem(name, int(line_of[i]), column, why, severity))
+            self.problems.append(Problem(self.name, int(self.line_of[i]), column, why, severity))
             if severity == "error":
-                bad.iloc[i] = True
+                self.bad[i] = True
 
-    # Codes, dates and numbers are stripped of stray spaces; prose is kept exactly as written.
-    coded = ["event_id", "category", "date_start", "date_end", "date_inferred", "country_iso3"]
-    coded += ["lat", "lon", "participants", "organisations", "value", "unit", "article"]
-    for col in coded:
+    def valid_rows(self, extra: tuple[str, ...]) -> pd.DataFrame:
+        keep = ~self.bad
+        valid = self.frame.loc[keep].copy()
+        for col, values in self.parsed.items():
+            valid[col] = values[keep]
+        valid = valid[list(schema.EVENT_COLUMNS) + list(extra)].reset_index(drop=True)
+        valid.attrs["extra_columns"] = extra
+        return valid
+
+
+# ----- the checks, in the order they run -------------------------------------------------------
+
+
+def normalise_cells(t: _Table) -> None:
+    """Codes, dates and numbers lose stray spaces; list cells take their canonical form
+    (`lists.normalise_cell`); prose is kept exactly as written, less the exporter's mark."""
+    frame, extra = t.frame, [c for c in t.frame.columns if c not in schema.EVENT_COLUMNS]
+    for col in schema.CODED_COLUMNS:
         frame[col] = _strip(frame[col])
+    frame["participants"] = normalise_column(frame["participants"])
+    frame["organisations"] = normalise_column(frame["organisations"], spelling_from(t.reference.org_codes))
     # Every free-text column, the schema's and any extra ones, loses the one apostrophe the
     # exporter adds before a formula trigger, so export -> load gives back the same values.
-    for col in ("title", "summary", "inference_note", "place", "unit", "evidence", *extra):
+    for col in (*schema.TEXT_COLUMNS, *extra):
         frame[col] = _restore_neutralised_column(frame[col])
 
-    for col in schema.REQUIRED_VALUES:
-        report(_strip(frame[col]) == "", col, "required value is empty")
-    for col, limit in schema.MAX_LENGTH.items():
-        lengths = pd.Series([len(v) for v in frame[col].to_numpy()], index=frame.index)
-        report(lengths > limit, col, _PerRow(lengths, lambda n, lim=limit: f"{n} characters; at most {lim}"))
 
-    ids = frame["event_id"]
-    report(
+def check_required(t: _Table) -> None:
+    for col in schema.REQUIRED_VALUES:
+        t.report(_strip(t.frame[col]) == "", col, "required value is empty")
+
+
+def check_lengths(t: _Table) -> None:
+    for col, limit in schema.MAX_LENGTH.items():
+        lengths = pd.Series([len(v) for v in t.frame[col].to_numpy()], index=t.frame.index)
+        t.report(
+            lengths > limit, col, _PerRow(lengths, lambda n, lim=limit: f"{n} characters; at most {lim}")
+        )
+
+
+def check_ids(t: _Table) -> None:
+    ids = t.frame["event_id"]
+    t.report(
         (ids != "") & ~ids.str.match(schema.EVENT_ID_RE),
         "event_id",
         _PerRow(ids, lambda v: f"{_show(v)} is not a slug (lowercase letters, digits, hyphens)"),
     )
     dup = ids.duplicated(keep="first") & (ids != "")
     if dup.any():
-        first_line = dict(zip(ids[~ids.duplicated()], line_of[~ids.duplicated().to_numpy()], strict=False))
-        report(
+        first = ~ids.duplicated()
+        first_line = dict(zip(ids[first], t.line_of[first.to_numpy()], strict=True))
+        t.report(
             dup,
             "event_id",
             _PerRow(ids, lambda v: f"duplicate id {_show(v)}, first on line {first_line.get(v)}"),
         )
 
-    cats = frame["category"]
-    report(
+
+def check_categories(t: _Table) -> None:
+    cats = t.frame["category"]
+    t.report(
         (cats != "") & ~cats.isin(schema.CATEGORIES),
         "category",
         _PerRow(
@@ -240,106 +226,122 @@ def validate_events(
         ),
     )
 
+
+def check_dates(t: _Table) -> None:
+    frame = t.frame
     lo_start, _hi_start, why_start = _parse_dates(frame["date_start"])
     _lo_end, hi_end, why_end = _parse_dates(frame["date_end"])
-    report(why_start != "", "date_start", why_start)
-    report(why_end != "", "date_end", why_end)
-    report((frame["date_start"] == "") & (frame["date_end"] != ""), "date_end", "end given without a start")
+    t.report(why_start != "", "date_start", why_start)
+    t.report(why_end != "", "date_end", why_end)
+    t.report((frame["date_start"] == "") & (frame["date_end"] != ""), "date_end", "end given without a start")
     ordered = hi_end.isna() | lo_start.isna() | (hi_end >= lo_start)
-    report(~ordered, "date_end", _PerRow(frame["date_end"], lambda v: f"{_show(v)} is before date_start"))
+    t.report(~ordered, "date_end", _PerRow(frame["date_end"], lambda v: f"{_show(v)} is before date_start"))
 
-    flags = frame["date_inferred"].str.lower()
-    report(
-        ~flags.isin(schema.TRUE_VALUES | schema.FALSE_VALUES),
-        "date_inferred",
-        _PerRow(frame["date_inferred"], lambda v: f"{_show(v)} is not true or false"),
-    )
-    inferred = flags.isin(schema.TRUE_VALUES)
-    report(
-        inferred & (_strip(frame["inference_note"]) == ""),
-        "inference_note",
-        "date_inferred is true but no inference_note says how it was inferred",
-    )
 
-    numbers = {}
-    for col, (low, high) in {"lat": (-90, 90), "lon": (-180, 180), "value": (None, None)}.items():
+def check_inference_flags(t: _Table) -> None:
+    for flag, note in schema.INFERENCE_FLAGS.items():
+        flags = t.frame[flag].str.lower()
+        t.report(
+            ~flags.isin(schema.TRUE_VALUES | schema.FALSE_VALUES),
+            flag,
+            _PerRow(t.frame[flag], lambda v: f"{_show(v)} is not true or false"),
+        )
+        inferred = flags.isin(schema.TRUE_VALUES)
+        t.report(
+            inferred & (_strip(t.frame[note]) == ""),
+            note,
+            f"{flag} is true but no {note} says how it was inferred",
+        )
+        t.parsed[flag] = inferred.astype(bool)
+
+
+def check_numbers(t: _Table) -> None:
+    frame = t.frame
+    for col, (low, high) in schema.NUMBER_RANGES.items():
         raw = frame[col]
         num = pd.to_numeric(raw.where(raw != ""), errors="coerce").astype(float)
-        not_number = (raw != "") & ~np.isfinite(num)
-        report(not_number, col, _PerRow(raw, lambda v: f"{_show(v)} is not a finite number"))
+        t.report(
+            (raw != "") & ~np.isfinite(num), col, _PerRow(raw, lambda v: f"{_show(v)} is not a finite number")
+        )
         if low is not None:
             out = np.isfinite(num) & ((num < low) | (num > high))
-            report(out, col, _PerRow(raw, lambda v, lo=low, hi=high: f"{v} is outside {lo}..{hi}"))
-        numbers[col] = num
-    one_coord = (frame["lat"] == "") != (frame["lon"] == "")
-    report(one_coord, "lat,lon", "give both lat and lon, or neither")
-    report((frame["value"] != "") & (frame["unit"] == ""), "unit", "a value needs its unit")
+            t.report(out, col, _PerRow(raw, lambda v, lo=low, hi=high: f"{v} is outside {lo}..{hi}"))
+        t.parsed[col] = num
+    t.report((frame["lat"] == "") != (frame["lon"] == ""), "lat,lon", "give both lat and lon, or neither")
+    t.report((frame["value"] != "") & (frame["unit"] == ""), "unit", "a value needs its unit")
 
+
+def check_codes(t: _Table) -> None:
+    frame, known = t.frame, t.reference.iso3_codes
     codes = frame["country_iso3"]
     org_only = (frame["organisations"] != "") & (_strip(frame["place"]) == "") & (frame["lat"] == "")
-    report(
+    t.report(
         (codes == "") & ~org_only,
         "country_iso3",
         "required value is empty (only a row naming organisations and no place may leave it empty)",
     )
-    report(
-        (codes != "") & ~codes.isin(reference.iso3_codes),
+    t.report(
+        (codes != "") & ~codes.isin(known),
         "country_iso3",
         _PerRow(codes, lambda v: f"unknown ISO3 code {_show(v)}"),
     )
-    _check_list(frame["participants"], reference.iso3_codes, "ISO3 code", report, "participants")
-    _check_list(frame["organisations"], reference.org_codes, "organisation", report, "organisations")
-
-    art = pd.to_numeric(frame["article"].where(frame["article"] != ""), errors="coerce")
-    not_int = (frame["article"] != "") & (art.isna() | (art % 1 != 0))
-    report(not_int, "article", _PerRow(frame["article"], lambda v: f"{_show(v)} is not a whole number"))
-    if articles is not None:
-        unknown = art.notna() & ~not_int & ~art.isin(list(articles))
-        known = ", ".join(str(a) for a in sorted(articles))
-        report(
-            unknown,
-            "article",
-            _PerRow(frame["article"], lambda v: f"article {v} is not in sources.csv ({known})"),
-        )
-
-    # Spatial consistency: the point must sit in (or near) the shape of its country.
-    geo_ok = np.isfinite(numbers["lat"]) & np.isfinite(numbers["lon"]) & codes.isin(reference.iso3_codes)
-    geo_ok &= (numbers["lat"].abs() <= 90) & (numbers["lon"].abs() <= 180)
-    if geo_ok.any():
-        idx = np.flatnonzero(geo_ok.to_numpy())
-        near = points_near_countries(
-            numbers["lat"].to_numpy()[idx],
-            numbers["lon"].to_numpy()[idx],
-            codes.to_numpy()[idx],
-            reference,
-        )
-        far = pd.Series(False, index=frame.index)
-        far.iloc[idx[~near]] = True
-        report(
-            far,
-            "lat,lon",
-            _PerRow(codes, lambda v: f"point is more than {SPATIAL_TOLERANCE_KM:.0f} km outside {v}"),
-        )
-
-    keep = ~bad.to_numpy()
-    valid = frame.loc[keep].copy()
-    for col in ("lat", "lon", "value"):
-        valid[col] = numbers[col][keep]
-    valid["article"] = art[keep].astype("Int64")
-    valid["date_inferred"] = inferred[keep].astype(bool)
-    valid = valid[list(schema.EVENT_COLUMNS) + list(extra)].reset_index(drop=True)
-    valid.attrs["extra_columns"] = extra
-    problems.sort(key=lambda p: (p.line, p.column))
-    return LoadResult(valid, tuple(problems), len(records), extra)
+    for column, allowed, what in (
+        ("participants", known, "ISO3 code"),
+        ("organisations", t.reference.org_codes, "organisation"),
+    ):
+        reasons = t.frame[column].map(lambda cell, ok=allowed, w=what: _unknown_items(cell, ok, w))
+        t.report(reasons != "", column, reasons)
 
 
-def _check_list(series, known, what, report, column) -> None:
-    def unknown_items(cell: str) -> str:
-        bad = [item for item in split_list(cell) if item not in known]
-        return f"unknown {what} {', '.join(_show(b) for b in bad)}" if bad else ""
+def check_articles(t: _Table) -> None:
+    raw = t.frame["article"]
+    art = pd.to_numeric(raw.where(raw != ""), errors="coerce")
+    not_int = (raw != "") & (art.isna() | (art % 1 != 0))
+    t.report(not_int, "article", _PerRow(raw, lambda v: f"{_show(v)} is not a whole number"))
+    if t.articles is not None:
+        unknown = art.notna() & ~not_int & ~art.isin(list(t.articles))
+        known = ", ".join(str(a) for a in sorted(t.articles))
+        t.report(unknown, "article", _PerRow(raw, lambda v: f"article {v} is not in sources.csv ({known})"))
+    t.parsed["article"] = art.where(~not_int).astype("Int64")
 
-    reasons = series.map(unknown_items)
-    report(reasons != "", column, reasons)
+
+def check_geography(t: _Table) -> None:
+    """The point must sit in (or near) the shape of its country."""
+    lat, lon, codes = t.parsed["lat"], t.parsed["lon"], t.frame["country_iso3"]
+    ok = np.isfinite(lat) & np.isfinite(lon) & codes.isin(t.reference.iso3_codes)
+    ok &= (lat.abs() <= 90) & (lon.abs() <= 180)
+    if not ok.any():
+        return
+    idx = np.flatnonzero(ok.to_numpy())
+    near = points_near_countries(lat.to_numpy()[idx], lon.to_numpy()[idx], codes.to_numpy()[idx], t.reference)
+    far = pd.Series(False, index=t.frame.index)
+    far.iloc[idx[~near]] = True
+    t.report(
+        far,
+        "lat,lon",
+        _PerRow(codes, lambda v: f"point is more than {SPATIAL_TOLERANCE_KM:.0f} km outside {v}"),
+    )
+
+
+#: Every check an events table goes through, in order; each is a function of the table under check.
+CHECKS = (
+    normalise_cells,
+    check_required,
+    check_lengths,
+    check_ids,
+    check_categories,
+    check_dates,
+    check_inference_flags,
+    check_numbers,
+    check_codes,
+    check_articles,
+    check_geography,
+)
+
+
+def _unknown_items(cell: str, known, what: str) -> str:
+    bad = [item for item in split_list(cell) if item not in known]
+    return f"unknown {what} {', '.join(_show(b) for b in bad)}" if bad else ""
 
 
 def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -406,12 +408,6 @@ class _PerRow:
 
     def at(self, i: int) -> str:
         return self.word(self.values.iloc[i])
-
-
-def _show(value: str, limit: int = 40) -> str:
-    """Quote a bad value for a message, shortened so a 5,000-character cell stays readable."""
-    text = value if len(value) <= limit else value[: limit - 1] + "…"
-    return repr(text)
 
 
 def load_sources(source: Path | str = DEFAULT_SOURCES) -> tuple[pd.DataFrame, tuple[Problem, ...]]:

@@ -3,32 +3,53 @@
 `load_dataset` reads the reference geodata, the sources and an events table, validates the
 table, and does the spatial join. The UI caches its result; the CLI calls it directly, so the
 command-line export and the download button run the same code on the same frame.
+
+A large table is checked once and kept as Parquet in a cache folder. The cache is untrusted: it
+is keyed on the table's content (SHA-256 of its bytes, streamed) with the reference data, the
+sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256, row count and columns,
+and its own SHA-256; a read checks all of that, the column types, and the cheap invariants of a
+validated table (`_check_frame`). Anything unreadable or inconsistent is a miss: the table is
+checked again from the CSV and `Dataset.notices` says why. Files are written under unique
+temporary names and renamed into place, the sidecar last, so a crash never pairs a new Parquet
+file with an old sidecar that vouches for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
+import re
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from dashboard import schema
 from dashboard.data import DEFAULT_EVENTS, DEFAULT_SOURCES, LoadResult, Problem, load_events, load_sources
 from dashboard.filters import Vocabulary
-from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference, split_list
+from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference
+from dashboard.lists import split_list
 from dashboard.schema import EVENT_COLUMNS
 
 ENV_EVENTS = "SUMMIT_ATLAS_EVENTS"
 ENV_CACHE = "SUMMIT_ATLAS_CACHE"
+ENV_GEODATA = "SUMMIT_ATLAS_GEODATA"
 #: Tables from this size up are cached as Parquet after their first validation; smaller ones
 #: validate faster than Parquet reads them back.
 CACHE_MIN_BYTES = 2_000_000
 #: Bump when validation or enrichment changes what a cached frame would hold.
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
+#: Temporary files a crashed write left in the cache folder are removed after this long.
+STALE_TMP_SECONDS = 3600
+_CHUNK = 1 << 20  # bytes hashed at a time: a 200 MB table is never held twice for its digest
 
 #: Columns read back from the cache as `object`, not Arrow-backed `str` (see `_read_cache`).
 _LOOPED_COLUMNS = ("participants", "organisations", "country_iso3")
@@ -48,6 +69,8 @@ class Dataset:
     events: pd.DataFrame  # enriched: the frame every view filters
     label: str
     from_cache: bool = False
+    #: What happened to the cache on the way (a cache found broken and rebuilt); not data problems.
+    notices: tuple[str, ...] = ()
     _memo: dict = field(default_factory=dict, repr=False)
 
     def vocabulary(self) -> Vocabulary:
@@ -74,6 +97,13 @@ class Dataset:
             member_orgs=frozenset(self.reference.orgs_with_members),
             year_min=int(years.min()) if len(years) else 1900,
             year_max=int(years.max()) if len(years) else 2100,
+            orgs_in_use=self.codes_in_use("organisations"),
+            countries_in_use=tuple(
+                sorted(set(self.codes_in_use("participants")) | set(self.codes_in_use("country_iso3")))
+            ),
+            org_names=self.reference.org_names,
+            country_names=self.reference.country_names,
+            article_titles=dict(zip(self.sources["article"], self.sources["title"], strict=True)),
         )
 
 
@@ -97,9 +127,19 @@ def sources_path(events: Path, sources: Path | str | None = None) -> Path:
     return DEFAULT_SOURCES
 
 
+def geodata_path(cli_path: str | os.PathLike | None = None) -> Path:
+    """Which reference folder to use: the command line, then $SUMMIT_ATLAS_GEODATA, then geodata/."""
+    if cli_path:
+        return Path(cli_path)
+    if os.environ.get(ENV_GEODATA):
+        return Path(os.environ[ENV_GEODATA])
+    return GEODATA_DIR
+
+
 def load_reference_and_sources(
     geodata: Path | str = GEODATA_DIR, sources: Path | str = DEFAULT_SOURCES
 ) -> tuple[Reference, pd.DataFrame, tuple[Problem, ...]]:
+    """The reference data (raises `ReferenceDataError` if unusable) and the sources table."""
     reference = load_reference(geodata)
     frame, problems = load_sources(sources)
     return reference, frame, problems
@@ -117,33 +157,60 @@ def build_dataset(
 ) -> Dataset:
     """Validate and enrich an events table; a large file is cached as Parquet once checked.
 
-    The cache key is the file's path, size and modification time with the reference and
-    sources files' (and CACHE_VERSION): change any of them and the table is checked again.
+    The cache key is the SHA-256 of the file's bytes with the reference data, the sources and
+    CACHE_VERSION: change any of them and the table is checked again. A cache that fails any
+    check on read is rebuilt, and the returned Dataset's `notices` say why.
     """
     report = progress or (lambda fraction, text: None)
     label = name or (Path(events_source).name if not isinstance(events_source, bytes) else "upload")
-    cache = _cache_paths(events_source, reference, sources, cache_dir)
-    if cache is not None:
+    articles = frozenset(int(a) for a in sources["article"])
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    notices: list[str] = []
+    entry = None
+    if not isinstance(events_source, bytes) and _cacheable(events_source):
+        report(0.05, f"Fingerprinting {label}…")
+        try:
+            entry = _CacheEntry.make(_sha256_file(events_source), label, reference, sources, folder)
+        except OSError:
+            entry = None  # unreadable: load_events reports it as a problem
+    if entry is not None:
         report(0.1, f"Reading {label} from the cache of checked tables…")
-        cached = _read_cache(*cache)
+        cached, why = _read_cache(entry, reference, articles)
         if cached is not None:
             enriched, result = cached
             report(1.0, f"{label}: {result.rows_loaded:,} events ready")
             return Dataset(reference, sources, source_problems, result, enriched, label, from_cache=True)
+        if why:
+            notices.append(
+                f"cache {entry.parquet.name} was unreadable or inconsistent ({why}); rebuilt from the CSV"
+            )
+        try:
+            # Check the bytes that were hashed: a file replaced since is keyed on its new content.
+            raw = Path(events_source).read_bytes()
+        except OSError:
+            raw, entry = None, None
+        if raw is not None:
+            content = hashlib.sha256(raw).hexdigest()
+            if content != entry.key["content_sha256"]:
+                entry = _CacheEntry.make(content, label, reference, sources, folder)
+            events_source = raw
     report(0.2, f"Reading and checking {label}…")
-    articles = frozenset(int(a) for a in sources["article"])
-    result = load_events(events_source, reference, articles, name=name)
+    result = load_events(events_source, reference, articles, name=label)
     report(0.7, f"Placing {result.rows_loaded:,} events in their countries…")
     enriched = enrich(result.frame, reference)
     enriched.attrs["extra_columns"] = result.extra_columns
-    if cache is not None:
+    if entry is not None:
         report(0.9, f"Saving the checked table for next time ({result.rows_loaded:,} events)…")
-        _write_cache(*cache, enriched, result)
+        failure = _write_cache(entry, enriched, result)
+        if failure:
+            notices.append(
+                f"cache {entry.parquet.name} not written ({failure}); the table is checked again next time"
+            )
     report(1.0, f"{label}: {result.rows_loaded:,} events ready")
-    return Dataset(reference, sources, source_problems, result, enriched, label)
+    return Dataset(reference, sources, source_problems, result, enriched, label, notices=tuple(notices))
 
 
-def cache_dir() -> Path:
+def default_cache_dir() -> Path:
     """Where checked tables are cached: $SUMMIT_ATLAS_CACHE, else the user's cache folder."""
     if os.environ.get(ENV_CACHE):
         return Path(os.environ[ENV_CACHE])
@@ -151,78 +218,265 @@ def cache_dir() -> Path:
     return Path(base) / "summit-atlas"
 
 
-def _cache_paths(source, reference: Reference, sources: pd.DataFrame, directory) -> tuple[Path, Path] | None:
-    """The Parquet file and its JSON sidecar for a table on disk, or None if it is not cached."""
-    if isinstance(source, bytes):
-        return None
+# ----- the Parquet cache --------------------------------------------------------------------------
+
+
+class _CacheMiss(Exception):
+    """A cache entry that must not be served; the message says why."""
+
+
+@dataclass(frozen=True)
+class _CacheEntry:
+    """Where one checked table is cached, and the key its sidecar must repeat."""
+
+    parquet: Path
+    sidecar: Path
+    key: dict
+
+    @classmethod
+    def make(cls, content_sha256: str, label: str, reference: Reference, sources: pd.DataFrame, folder):
+        key = {
+            "version": CACHE_VERSION,
+            "content_sha256": content_sha256,
+            "name": label,  # problems name the file: the same bytes under another name differ
+            "reference": reference.fingerprint(),
+            "sources": hashlib.sha256(sources.astype(str).to_csv(index=False).encode()).hexdigest(),
+        }
+        digest = hashlib.sha256(_json_bytes(key)).hexdigest()[:32]
+        stem = f"{Path(label).stem[:40]}-{digest}"
+        return cls(Path(folder) / f"{stem}.parquet", Path(folder) / f"{stem}.json", key)
+
+
+def _cacheable(source: Path | str) -> bool:
     try:
-        path = Path(source).resolve()
-        stat = path.stat()
+        return Path(source).stat().st_size >= CACHE_MIN_BYTES
     except OSError:
-        return None
-    if stat.st_size < CACHE_MIN_BYTES:
-        return None
-    key = {
-        "version": CACHE_VERSION,
-        "path": str(path),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "reference": reference.fingerprint(),
-        "sources": pd.util.hash_pandas_object(sources.astype(str), index=False).sum().item(),
-    }
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
-    folder = Path(directory) if directory is not None else cache_dir()
-    stem = f"{path.stem[:40]}-{digest}"
-    return folder / f"{stem}.parquet", folder / f"{stem}.json"
+        return False
 
 
-def _read_cache(parquet: Path, sidecar: Path) -> tuple[pd.DataFrame, LoadResult] | None:
+def _sha256_file(path: Path | str) -> str:
+    """SHA-256 of a file's bytes, read in chunks (about 0.25 s for 200 MB here)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _json_bytes(value) -> bytes:
+    """JSON of the cache's own metadata: NaN and infinities are refused, never written."""
+    return json.dumps(value, sort_keys=True, allow_nan=False).encode("utf-8")
+
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+#: The sidecar's keys and their types: anything else makes the entry a miss.
+_SIDECAR_TYPES = {
+    "sidecar_sha256": str,
+    "key": dict,
+    "parquet_sha256": str,
+    "rows": int,
+    "rows_read": int,
+    "columns": list,
+    "extra_columns": list,
+    "problems": list,
+}
+_PROBLEM_TYPES = {"file": str, "line": int, "column": str, "reason": str, "severity": str}
+
+
+def _read_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[int]):
+    """The cached (enriched frame, LoadResult) and "", or None and why the entry is not served
+    ("" when there is simply no entry)."""
+    if not entry.parquet.exists() and not entry.sidecar.exists():
+        return None, ""
     try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        enriched = pd.read_parquet(parquet)
-    except (OSError, ValueError):
-        return None
+        meta = _check_sidecar(entry)
+        try:
+            blob = entry.parquet.read_bytes()
+        except FileNotFoundError:
+            raise _CacheMiss("its Parquet file is missing") from None
+        if hashlib.sha256(blob).hexdigest() != meta["parquet_sha256"]:
+            raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
+        # Read the bytes just verified, not the file again (it could change in between);
+        # a BufferReader lets pyarrow read them in place, on all cores.
+        enriched = pd.read_parquet(pa.BufferReader(blob))
+        _check_frame(enriched, meta, reference, articles)
+    except _CacheMiss as exc:
+        return None, str(exc)
+    except Exception as exc:  # an untrusted file: whatever a reader raises on it is a miss
+        return None, f"{type(exc).__name__}: {str(exc)[:200]}"
     # Parquet brings text back as pandas' Arrow-backed `str` dtype: same values and string
     # methods as the validator's `object` columns, in a fraction of the memory (1M rows fit in
     # 2 GB). Only the short code lists the sidebar loops over each rerun go back to `object`.
-    for col, dtype in meta["dtypes"].items():
-        if col in enriched and dtype != "object" and str(enriched[col].dtype) != dtype:
-            enriched[col] = enriched[col].astype(dtype)
     for col in _LOOPED_COLUMNS:
-        if col in enriched:
-            enriched[col] = enriched[col].astype(object)
+        enriched[col] = enriched[col].astype(object)
     extra = tuple(meta["extra_columns"])
     enriched.attrs["extra_columns"] = extra
     frame = enriched[list(EVENT_COLUMNS) + list(extra)].copy()
     frame.attrs["extra_columns"] = extra
     problems = tuple(Problem(**p) for p in meta["problems"])
-    return enriched, LoadResult(frame, problems, int(meta["rows_read"]), extra)
+    return (enriched, LoadResult(frame, problems, meta["rows_read"], extra)), ""
 
 
-def _write_cache(parquet: Path, sidecar: Path, enriched: pd.DataFrame, result: LoadResult) -> None:
-    """Write atomically; a cache that cannot be written is skipped, never an error."""
-    meta = {
-        "rows_read": result.rows_read,
-        "extra_columns": list(result.extra_columns),
-        "problems": [asdict(p) for p in result.problems],
-        "dtypes": {col: str(dtype) for col, dtype in enriched.dtypes.items()},
-    }
-    tmp = parquet.with_name(f".{parquet.name}.{os.getpid()}.tmp")
+def _check_sidecar(entry: _CacheEntry) -> dict:
+    """The sidecar's content, once every key is there with its type and the key matches."""
     try:
-        parquet.parent.mkdir(parents=True, exist_ok=True)
+        meta = json.loads(entry.sidecar.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _CacheMiss("its sidecar is missing") from None
+    except (OSError, ValueError) as exc:
+        raise _CacheMiss(f"its sidecar is not JSON: {exc}") from None
+    if not isinstance(meta, dict):
+        raise _CacheMiss("its sidecar is not a JSON object")
+    for key, kind in _SIDECAR_TYPES.items():
+        # bool is an int in Python; a count given as true is as wrong as one given as "3".
+        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+            raise _CacheMiss(f"its sidecar lacks {key!r} or it is not a {kind.__name__}")
+    if _sidecar_digest(meta) != meta["sidecar_sha256"]:
+        raise _CacheMiss("its sidecar's content differs from its recorded SHA-256")
+    if meta["key"] != entry.key:
+        raise _CacheMiss("its sidecar was written for other content, reference data or version")
+    if not _SHA256_RE.match(meta["parquet_sha256"]):
+        raise _CacheMiss("its sidecar's parquet_sha256 is not a SHA-256")
+    if not 0 <= meta["rows"] <= meta["rows_read"]:
+        raise _CacheMiss("its sidecar's row counts disagree")
+    columns = meta["columns"]
+    if not all(isinstance(c, str) for c in columns) or not all(
+        isinstance(c, str) for c in meta["extra_columns"]
+    ):
+        raise _CacheMiss("its sidecar's column names are not all text")
+    for p in meta["problems"]:
+        if (
+            not isinstance(p, dict)
+            or set(p) != set(_PROBLEM_TYPES)
+            or not all(isinstance(p[k], t) and not isinstance(p[k], bool) for k, t in _PROBLEM_TYPES.items())
+            or p["severity"] not in ("error", "warning")
+        ):
+            raise _CacheMiss("its sidecar holds a malformed problem")
+    return meta
+
+
+#: The dtype each kind of column must have when read back (text may be `object` or `str`).
+_FLOAT_COLUMNS = frozenset(schema.NUMERIC_COLUMNS)
+_INT_COLUMNS = frozenset(schema.INTEGER_COLUMNS) | {"year_start", "year_end"}
+_BOOL_COLUMNS = frozenset(schema.BOOLEAN_COLUMNS)
+
+
+def _sidecar_digest(meta: dict) -> str:
+    """SHA-256 of the sidecar's content less this digest: a damaged sidecar cannot vouch for data."""
+    return hashlib.sha256(_json_bytes({k: v for k, v in meta.items() if k != "sidecar_sha256"})).hexdigest()
+
+
+def _check_frame(frame: pd.DataFrame, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
+    """The cheap invariants every validated, enriched table holds; the first broken one is a miss."""
+    expected = [*EVENT_COLUMNS, *meta["extra_columns"], *schema.DERIVED_COLUMNS]
+    if list(frame.columns) != meta["columns"] or sorted(frame.columns) != sorted(expected):
+        raise _CacheMiss("its columns differ from those of a checked table")
+    if len(frame) != meta["rows"]:
+        raise _CacheMiss(f"it holds {len(frame)} rows; its sidecar says {meta['rows']}")
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if col in _FLOAT_COLUMNS:
+            ok = dtype == np.float64
+        elif col in _INT_COLUMNS:
+            ok = dtype == pd.Int64Dtype()
+        elif col in _BOOL_COLUMNS:
+            ok = dtype == np.bool_
+        else:
+            # Parquet gives text back as `str`; a text column without nulls is all a check leaves.
+            ok = isinstance(dtype, pd.StringDtype) and not frame[col].isna().any()
+        if not ok:
+            raise _CacheMiss(f"column {col} has type {dtype}, which no checked table gives")
+
+    def bad(mask, column: str, what: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            value = frame[column].to_numpy()[np.flatnonzero(mask)[0]]
+            value = value.item() if isinstance(value, np.generic) else value  # inf, not np.float64(inf)
+            raise _CacheMiss(f"{column} {value!r} {what}")
+
+    ids = frame["event_id"].astype(str)
+    bad(~ids.str.fullmatch(schema.EVENT_ID_RE.pattern), "event_id", "is not a slug")
+    bad(ids.duplicated(), "event_id", "occurs twice")
+    bad(~frame["category"].isin(schema.CATEGORIES), "category", "is not a category")
+    for col, (low, high) in schema.NUMBER_RANGES.items():
+        values = frame[col].to_numpy(dtype=float)
+        bad(np.isinf(values), col, "is not finite")
+        if low is not None:
+            bad((values < low) | (values > high), col, f"is outside {low}..{high}")
+    bad(frame["lat"].isna() != frame["lon"].isna(), "lat", "comes without its lon")
+    for col in ("date_start", "date_end"):
+        dates = pd.Series(frame[col].unique())
+        bad_dates = set(dates[(dates != "") & ~dates.astype(str).str.fullmatch(schema.DATE_RE.pattern)])
+        bad(frame[col].isin(bad_dates), col, "is not an ISO date")
+    codes = frame["country_iso3"]
+    bad((codes != "") & ~codes.isin(reference.iso3_codes), "country_iso3", "is not a known ISO3 code")
+    bad(~frame["article"].isin(list(articles)), "article", "is not in sources.csv")
+
+
+def _write_cache(entry: _CacheEntry, enriched: pd.DataFrame, result: LoadResult) -> str:
+    """Write the Parquet file, then its sidecar; "" on success, else why nothing was cached.
+
+    Each file is written under a unique temporary name in the cache folder and renamed into
+    place; a failure removes the temporary files. The sidecar goes last and records the Parquet
+    file's SHA-256: a crash between the two renames leaves a pair that fails that check.
+    """
+    folder = entry.parquet.parent
+    temporary: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(folder)
         frame = enriched.copy(deep=False)
         frame.attrs = {}
-        frame.to_parquet(tmp, index=False)
-        sidecar.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp, parquet)
-    except (OSError, ValueError, ImportError):
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        blob = buffer.getvalue()
+        meta = {
+            "sidecar_sha256": "",
+            "key": entry.key,
+            "parquet_sha256": hashlib.sha256(blob).hexdigest(),
+            "rows": len(frame),
+            "rows_read": result.rows_read,
+            "columns": [str(c) for c in frame.columns],
+            "extra_columns": list(result.extra_columns),
+            "problems": [asdict(p) for p in result.problems],
+        }
+        meta["sidecar_sha256"] = _sidecar_digest(meta)
+        sidecar = _json_bytes(meta)
+        parquet_tmp = _temporary(folder, entry.parquet.name, temporary)
+        parquet_tmp.write_bytes(blob)
+        sidecar_tmp = _temporary(folder, entry.sidecar.name, temporary)
+        sidecar_tmp.write_bytes(sidecar)
+        os.replace(parquet_tmp, entry.parquet)
+        os.replace(sidecar_tmp, entry.sidecar)
+        return ""
+    except (OSError, ValueError, ImportError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        for path in temporary:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+
+
+def _temporary(folder: Path, name: str, created: list[Path]) -> Path:
+    """A new, uniquely named temporary file beside `name`, remembered for the cleanup."""
+    handle, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(handle)
+    created.append(Path(path))
+    return Path(path)
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files a crashed write left behind, once they are older than STALE_TMP_SECONDS."""
+    cutoff = time.time() - STALE_TMP_SECONDS
+    for path in folder.glob(".*.tmp"):
         with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
 
 
 def load_dataset(
     events_source: Path | str | None = None,
-    geodata: Path | str = GEODATA_DIR,
+    geodata: Path | str | None = None,
     sources: Path | str | None = None,
     *,
     cache_dir: Path | str | None = None,
@@ -230,5 +484,7 @@ def load_dataset(
 ) -> Dataset:
     """Load, check and enrich an events table; `sources=None` picks it with `sources_path`."""
     path = events_path(events_source)
-    reference, frame, problems = load_reference_and_sources(geodata, sources_path(path, sources))
+    reference, frame, problems = load_reference_and_sources(
+        geodata_path(geodata), sources_path(path, sources)
+    )
     return build_dataset(path, reference, frame, problems, cache_dir=cache_dir, progress=progress)

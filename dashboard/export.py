@@ -19,6 +19,8 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -60,11 +62,13 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _json_value(value):
+def _json_value(column: str, value):
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no Infinity: refuse, name it
+        raise ValueError(f"GeoJSON export: column {column}: {value!r} is not a finite number")
     return value
 
 
@@ -73,11 +77,79 @@ def to_geojson_bytes(frame: pd.DataFrame) -> bytes:
     columns = export_columns(frame)
     features = []
     for row in frame[columns].itertuples(index=False, name=None):
-        props = {c: _json_value(v) for c, v in zip(columns, row, strict=True)}
+        props = {c: _json_value(c, v) for c, v in zip(columns, row, strict=True)}
         has_point = props["lat"] is not None and props["lon"] is not None
         geometry = {"type": "Point", "coordinates": [props["lon"], props["lat"]]} if has_point else None
         features.append(
             {"type": "Feature", "id": props["event_id"], "geometry": geometry, "properties": props}
         )
     collection = {"type": "FeatureCollection", "features": features}
-    return json.dumps(collection, ensure_ascii=False, indent=1).encode("utf-8")
+    return json.dumps(collection, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8")
+
+
+@dataclass(frozen=True, eq=False)
+class ExportContext:
+    """What a self-describing export needs besides the rows: where they come from and how they
+    were chosen. `permalink` is the URL of the view (empty from the command line)."""
+
+    dataset: object  # dashboard.dataset.Dataset (not imported: it would import this module's users)
+    state: object  # dashboard.filters.FilterState
+    permalink: str = ""
+
+
+def _data_package(rows: pd.DataFrame, context: ExportContext) -> bytes:
+    from dashboard.package import write_package  # imported here: dashboard.package imports this module
+
+    return write_package(rows, context)
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One download: how to write it, what to call it, how browsers and the CLI name it.
+
+    `write(rows, context)` gets exactly the rows on screen and a context (the dataset and the
+    filter state, for formats that describe themselves); CSV and GeoJSON need only the rows.
+    """
+
+    key: str
+    label: str
+    extension: str
+    mime: str
+    write: Callable[[pd.DataFrame, ExportContext], bytes]
+    help: str = ""
+
+    def file_name(self, stem: str = "summit-atlas-events") -> str:
+        return f"{stem}.{self.extension}"
+
+
+#: Every export format, in the order the Data page offers them; the CLI's `--format` choices.
+FORMATS: dict[str, ExportFormat] = {
+    f.key: f
+    for f in (
+        ExportFormat(
+            "csv",
+            "CSV",
+            "csv",
+            "text/csv",
+            lambda rows, context: to_csv_bytes(rows),
+            "spreadsheet-safe, UTF-8 with BOM; re-imports to the same data",
+        ),
+        ExportFormat(
+            "geojson",
+            "GeoJSON",
+            "geojson",
+            "application/geo+json",
+            lambda rows, context: to_geojson_bytes(rows),
+            "points for GIS tools; rows with no place have a null geometry",
+        ),
+        ExportFormat(
+            "zip",
+            "data package (ZIP)",
+            "zip",
+            "application/zip",
+            _data_package,
+            "the CSV and GeoJSON, the sources they cite, a README (how to cite, column dictionary, "
+            "licences) and a Frictionless datapackage.json",
+        ),
+    )
+}

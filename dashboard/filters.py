@@ -1,20 +1,28 @@
-"""The one filter state of the dashboard: parsed from the URL, applied to the events, described.
+"""The one filter state of the dashboard, and the one table of filter fields that defines it.
 
-`FilterState` is immutable. `from_query_params` treats every parameter as untrusted: it never
-raises, keeps what is valid and returns a notice naming each value it ignored.
-`to_query_params` writes only what differs from the default, so a shared URL stays short and
-`from_query_params(to_query_params(s)) == s` for every valid state.
+Each filter is one row of `FIELDS` (as in Datasette's `filters.py`): the row knows its URL
+parameter and CLI flag, how to parse an untrusted value (keeping what is valid and naming what
+it ignored), how to write a value back, which rows it keeps, and how it reads in the caption
+sentence. `FilterState`, the sidebar (`ui/state.py`) and the CLI (`cli.py`) all loop over this
+table; adding a filter is adding a row here (and a field to `FilterState`).
+
+`FilterState` is immutable. `from_query_params` never raises; `to_query_params` writes only
+what differs from the default, so `from_query_params(to_query_params(s)) == s` for every valid
+state.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 
+import numpy as np
 import pandas as pd
 
-from dashboard.schema import CATEGORIES, SEARCH_COLUMNS
+from dashboard import search
+from dashboard.lists import cells_holding
+from dashboard.schema import CATEGORIES, INFERENCE_FLAGS
 
 VIEWS: tuple[str, ...] = ("summits", "partnerships", "flows")
 VIEW_LABELS: dict[str, str] = {
@@ -22,11 +30,13 @@ VIEW_LABELS: dict[str, str] = {
     "partnerships": "Partnerships",
     "flows": "Flows",
 }
-#: Query parameters this app reads; anything else in the URL is left alone.
-PARAMS: tuple[str, ...] = ("view", "years", "category", "org", "country", "article", "q", "event", "members")
 MAX_QUERY_LENGTH = 200
-_YEARS_RE = re.compile(r"^\s*([0-9]{4})\s*(?:[-–:]\s*([0-9]{4})\s*)?$")
+#: Invalid values named one by one in a parameter's notice; the rest are counted.
+MAX_NAMED_INVALID = 3
+_YEARS_RE = re.compile(r"^\s*([0-9]{1,4})\s*(?:[-–:]\s*([0-9]{1,4})\s*)?$")
 _ARTICLE_RE = re.compile(r"^[0-9]{1,5}$")
+_TRUE_FLAGS = frozenset({"1", "true", "yes", "on"})
+_FALSE_FLAGS = frozenset({"0", "false", "no", "off", ""})
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,282 @@ class Vocabulary:
     member_orgs: frozenset[str] = frozenset()
     year_min: int = 1900
     year_max: int = 2100
+    #: What the sidebar offers and how it names it (codes in use first; names for labels).
+    orgs_in_use: tuple[str, ...] = ()
+    countries_in_use: tuple[str, ...] = ()
+    org_names: Mapping[str, str] = field(default_factory=dict)
+    country_names: Mapping[str, str] = field(default_factory=dict)
+    article_titles: Mapping[int, str] = field(default_factory=dict)
+
+
+# ----- the fields ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One filter: its state attribute, URL parameter, CLI flag, widget, and how it behaves.
+
+    `parse(raw, vocab)` gives (value, invalid items); `write(value)` the URL text; `keep(events,
+    value)` a row mask, or None for fields that do not select rows (view, selection, colouring);
+    `phrase(value, vocab)` its words in the caption sentence.
+    """
+
+    name: str
+    param: str
+    label: str
+    help: str
+    parse: Callable[[str, Vocabulary], tuple[object, list[str]]]
+    write: Callable[[object], str]
+    keep: Callable[[pd.DataFrame, object], np.ndarray] | None = None
+    phrase: Callable[[object, Vocabulary], str] | None = None
+    #: sidebar widget: "years", "multiselect", "toggle", "text", or "" (drawn by a page)
+    widget: str = ""
+    options: Callable[[Vocabulary], list] | None = None
+    option_label: Callable[[object, Vocabulary], str] | None = None
+    placeholder: str = ""
+    cli: bool = True
+
+
+def _codes(
+    normalise: Callable[[str, Vocabulary], object], allowed: Callable[[Vocabulary], Iterable], what: str
+):
+    """Parser of a comma-separated list of codes, kept in the vocabulary's terms, each once."""
+
+    def parse(raw: str, vocab: Vocabulary) -> tuple[tuple, list[str]]:
+        known = set(allowed(vocab))
+        kept, bad = [], []
+        for item in _split(raw):
+            value = normalise(item, vocab)
+            if value in known:
+                if value not in kept:
+                    kept.append(value)
+            else:
+                bad.append(item)
+        return tuple(kept), _unknown(bad, what)
+
+    return parse
+
+
+def _parse_categories(raw: str, vocab: Vocabulary) -> tuple[tuple, list[str]]:
+    kept, bad = _codes(lambda s, v: s.lower(), lambda v: v.categories, "category")(raw, vocab)
+    return tuple(c for c in CATEGORIES if c in kept), bad
+
+
+def _parse_articles(raw: str, vocab: Vocabulary) -> tuple[tuple, list[str]]:
+    kept, bad = _codes(lambda s, v: _to_int(s), lambda v: v.articles, "article")(raw, vocab)
+    return tuple(sorted(kept)), bad
+
+
+def _org_spelling(item: str, vocab: Vocabulary) -> str:
+    return {o.lower(): o for o in vocab.organisations}.get(item.lower(), item)
+
+
+def _parse_view(raw: str, vocab: Vocabulary):
+    value = raw.strip().lower()
+    return (value, []) if value in VIEWS else ("summits", [f"{_show(raw)} is not one of {', '.join(VIEWS)}"])
+
+
+def _parse_years(raw: str, vocab: Vocabulary):
+    """A year or a range, clipped to the data; a reversed range is read the right way round."""
+    if not raw.strip():
+        return None, []
+    m = _YEARS_RE.match(raw)
+    if not m:
+        return None, [f"{_show(raw)} is not a year or range like 2010-2019"]
+    lo = int(m[1])
+    hi = int(m[2]) if m[2] else lo
+    notes = []
+    if lo > hi:
+        lo, hi = hi, lo
+        notes.append(f"{_show(raw)} read as {_year(lo)}-{_year(hi)}")
+    if hi < vocab.year_min or lo > vocab.year_max:
+        return None, [f"{_year(lo)}-{_year(hi)} lies outside the data ({vocab.year_min}-{vocab.year_max})"]
+    return (max(lo, vocab.year_min), min(hi, vocab.year_max)), notes
+
+
+def _parse_flag(raw: str, vocab: Vocabulary):
+    value = raw.strip().lower()
+    if value in _TRUE_FLAGS:
+        return True, []
+    if value in _FALSE_FLAGS:
+        return False, []
+    return False, [f"{_show(raw)} is not 1 or 0"]
+
+
+def _parse_query(raw: str, vocab: Vocabulary):
+    clean = " ".join(_clean_text(raw).split())
+    if len(clean) > MAX_QUERY_LENGTH:
+        return clean[:MAX_QUERY_LENGTH].strip(), [f"search text cut to {MAX_QUERY_LENGTH} characters"]
+    return clean, []
+
+
+def _parse_event(raw: str, vocab: Vocabulary):
+    value = raw.strip()
+    if not value:
+        return "", []
+    return (value, []) if value in vocab.event_ids else ("", _unknown([raw], "event id"))
+
+
+def _parse_members(raw: str, vocab: Vocabulary):
+    value = raw.strip()
+    if not value:
+        return "", []
+    spelled = _org_spelling(value, vocab)
+    return (spelled, []) if spelled in vocab.member_orgs else ("", [f"{_show(raw)} has no member list"])
+
+
+def _keep_years(events: pd.DataFrame, years) -> np.ndarray:
+    # An event matches when its span overlaps the range; undated events never do.
+    lo, hi = years
+    start, end = events["year_start"], events["year_end"]
+    return (start.notna() & (start <= hi).fillna(False) & (end >= lo).fillna(False)).to_numpy(dtype=bool)
+
+
+def _keep_countries(events: pd.DataFrame, codes) -> np.ndarray:
+    mask = events["country_iso3"].isin(codes) | cells_holding(events["participants"], codes)
+    return mask.to_numpy(dtype=bool)
+
+
+def _keep_stated(events: pd.DataFrame, stated: bool) -> np.ndarray:
+    inferred = np.zeros(len(events), dtype=bool)
+    for flag in INFERENCE_FLAGS:
+        inferred |= events[flag].fillna(False).to_numpy(dtype=bool)
+    return ~inferred
+
+
+def _keep_query(events: pd.DataFrame, q: str) -> np.ndarray:
+    return search.matches(events["search_text"], q)
+
+
+def _join_words(items, conj: str = "and") -> str:
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {conj} " + items[-1]
+
+
+def _year(y: int) -> str:
+    return f"{y:04d}"
+
+
+_list = ",".join
+
+#: Every filter, in the order the sidebar draws them and the caption sentence reads.
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "view",
+        "view",
+        "Map mode",
+        "which map to draw",
+        _parse_view,
+        str,
+        cli=False,
+    ),
+    Field(
+        "categories",
+        "category",
+        "Kinds of event",
+        "kinds of event (categories, comma-separated)",
+        _parse_categories,
+        lambda v: _list(v),
+        keep=lambda ev, v: ev["category"].isin(v).to_numpy(dtype=bool),
+        phrase=lambda v, vocab: _join_words(v) + " events",
+        widget="multiselect",
+        options=lambda vocab: list(CATEGORIES),
+        placeholder="All kinds",
+    ),
+    Field(
+        "years",
+        "years",
+        "Years",
+        "year or range, e.g. 2010-2019",
+        _parse_years,
+        lambda v: f"{_year(v[0])}-{_year(v[1])}",
+        keep=_keep_years,
+        phrase=lambda v, vocab: f"in {v[0]}" if v[0] == v[1] else f"from {v[0]} to {v[1]}",
+        widget="years",
+    ),
+    Field(
+        "countries",
+        "country",
+        "Countries",
+        "events a country takes part in or is the place of (ISO3 codes, comma-separated)",
+        _codes(lambda s, v: s.upper(), lambda v: v.countries, "country code"),
+        _list,
+        keep=_keep_countries,
+        phrase=lambda v, vocab: "involving " + _join_words([vocab.country_names.get(c, c) for c in v], "or"),
+        widget="multiselect",
+        options=lambda vocab: sorted(vocab.countries_in_use, key=lambda c: vocab.country_names.get(c, c)),
+        option_label=lambda c, vocab: vocab.country_names.get(c, c),
+        placeholder="All countries",
+    ),
+    Field(
+        "orgs",
+        "org",
+        "Organisations and forums",
+        "events linked to an organisation or forum (acronyms, comma-separated)",
+        _codes(_org_spelling, lambda v: v.organisations, "organisation"),
+        _list,
+        keep=lambda ev, v: cells_holding(ev["organisations"], v).to_numpy(dtype=bool),
+        phrase=lambda v, vocab: "linked to " + _join_words(v, "or"),
+        widget="multiselect",
+        options=lambda vocab: sorted(vocab.orgs_in_use, key=str.lower),
+        option_label=lambda a, vocab: f"{a} · {vocab.org_names[a]}" if vocab.org_names.get(a, a) != a else a,
+        placeholder="All organisations",
+    ),
+    Field(
+        "articles",
+        "article",
+        "Source article",
+        "the article a row is cited to (numbers, comma-separated)",
+        _parse_articles,
+        lambda v: _list(str(a) for a in v),
+        keep=lambda ev, v: ev["article"].isin(v).fillna(False).to_numpy(dtype=bool),
+        phrase=lambda v, vocab: (
+            ("from article " if len(v) == 1 else "from articles ") + _join_words([str(a) for a in v])
+        ),
+        widget="multiselect",
+        options=lambda vocab: sorted(vocab.article_titles),
+        option_label=lambda a, vocab: f"{a}. {vocab.article_titles.get(a, '')}",
+        placeholder="All articles",
+    ),
+    Field(
+        "stated",
+        "stated",
+        "Only what the text states",
+        "keep only rows with no inferred date or place",
+        _parse_flag,
+        lambda v: "1",
+        keep=_keep_stated,
+        phrase=lambda v, vocab: "with date and place as stated (nothing inferred)",
+        widget="toggle",
+    ),
+    Field(
+        "q",
+        "q",
+        "Search text",
+        "free-text search: every word must match, in any order",
+        _parse_query,
+        str,
+        keep=_keep_query,
+        phrase=lambda v, vocab: f"mentioning “{v}”",
+        widget="text",
+        placeholder="words in any order: title, place, country…",
+    ),
+    Field("event", "event", "Selected event", "", _parse_event, str, cli=False),
+    Field(
+        "members",
+        "members",
+        "Colour by membership",
+        "",
+        _parse_members,
+        str,
+        cli=False,
+    ),
+)
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+#: Query parameters this app reads; anything else in the URL is left alone.
+PARAMS: tuple[str, ...] = tuple(f.param for f in FIELDS)
 
 
 @dataclass(frozen=True)
@@ -50,9 +336,10 @@ class FilterState:
     view: str = "summits"
     years: tuple[int, int] | None = None
     categories: tuple[str, ...] = ()
-    orgs: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
+    orgs: tuple[str, ...] = ()
     articles: tuple[int, ...] = ()
+    stated: bool = False
     q: str = ""
     event: str = ""
     members: str = ""
@@ -62,106 +349,32 @@ class FilterState:
     def from_query_params(
         cls, params: Mapping[str, object], vocab: Vocabulary
     ) -> tuple[FilterState, tuple[str, ...]]:
-        """Parse untrusted query parameters into a state and notices about ignored values."""
+        """Parse untrusted query parameters into a state and notices about ignored values.
+
+        One notice per parameter at most: a URL with thousands of bad values says how many,
+        naming the first few.
+        """
         notices: list[str] = []
         values: dict[str, object] = {}
-
-        def get(key: str) -> str | None:
-            raw = params.get(key)
+        for f in FIELDS:
+            raw = params.get(f.param)
             if raw is None:
-                return None
+                continue
             if isinstance(raw, (list, tuple)):
                 # A key repeated in the URL (?category=a&category=b) counts as one list.
                 raw = ",".join(str(r) for r in raw)
-            return str(raw)
-
-        view = get("view")
-        if view is not None:
-            if view.strip().lower() in VIEWS:
-                values["view"] = view.strip().lower()
-            else:
-                notices.append(f"view: {_show(view)} is not one of {', '.join(VIEWS)}")
-
-        years = get("years")
-        if years is not None and years.strip():
-            parsed = _parse_years(years, vocab)
-            if isinstance(parsed, str):
-                notices.append(f"years: {parsed}")
-            else:
-                values["years"] = parsed
-
-        def codes(key: str, allowed: Iterable, normalise, label: str) -> tuple:
-            raw = get(key)
-            if raw is None:
-                return ()
-            kept: list = []
-            allowed = set(allowed)
-            for item in _split(raw):
-                value = normalise(item)
-                if value in allowed:
-                    if value not in kept:
-                        kept.append(value)
-                else:
-                    notices.append(f"{key}: {_show(item)} is not a known {label}")
-            return tuple(kept)
-
-        org_lookup = {o.lower(): o for o in vocab.organisations}
-        values["categories"] = codes("category", vocab.categories, str.lower, "category")
-        values["orgs"] = codes(
-            "org", vocab.organisations, lambda s: org_lookup.get(s.lower(), s), "organisation"
-        )
-        values["countries"] = codes("country", vocab.countries, str.upper, "country code")
-        values["articles"] = codes("article", vocab.articles, _to_int, "article")
-        values["categories"] = tuple(c for c in CATEGORIES if c in values["categories"])
-        values["articles"] = tuple(sorted(values["articles"]))
-
-        q = get("q")
-        if q is not None:
-            clean = _clean_text(q)
-            if len(clean) > MAX_QUERY_LENGTH:
-                notices.append(f"q: search text cut to {MAX_QUERY_LENGTH} characters")
-                clean = clean[:MAX_QUERY_LENGTH].strip()
-            values["q"] = clean
-
-        event = get("event")
-        if event is not None and event.strip():
-            if event.strip() in vocab.event_ids:
-                values["event"] = event.strip()
-            else:
-                notices.append(f"event: {_show(event)} is not a known event id")
-
-        members = get("members")
-        if members is not None and members.strip():
-            m = org_lookup.get(members.strip().lower())
-            if m in vocab.member_orgs:
-                values["members"] = m
-            else:
-                notices.append(f"members: {_show(members)} has no member list")
-
+            value, problems = f.parse(str(raw), vocab)
+            values[f.name] = value
+            notices += [f"{f.param}: {problem}" for problem in problems]
         return cls(**values), tuple(notices)
 
     def to_query_params(self) -> dict[str, str]:
         """The state as query parameters, defaults left out, lists comma-separated."""
-        out: dict[str, str] = {}
-        if self.view != "summits":
-            out["view"] = self.view
-        if self.years is not None:
-            out["years"] = f"{self.years[0]}-{self.years[1]}"
-        for key, values in (
-            ("category", self.categories),
-            ("org", self.orgs),
-            ("country", self.countries),
-            ("article", self.articles),
-        ):
-            if values:
-                out[key] = ",".join(str(v) for v in values)
-        if self.q:
-            out["q"] = self.q
-        if self.event:
-            out["event"] = self.event
-        if self.members:
-            out["members"] = self.members
-        return out
+        return {
+            f.param: f.write(getattr(self, f.name))
+            for f in FIELDS
+            if getattr(self, f.name) != _DEFAULTS[f.name]
+        }
 
     def replace(self, **changes) -> FilterState:
         return replace(self, **changes)
@@ -176,74 +389,48 @@ class FilterState:
 
     # ----- rows ----------------------------------------------------------------------------
     def apply(self, events: pd.DataFrame) -> pd.DataFrame:
-        """The rows of an enriched events frame that match; the input is left unchanged."""
-        mask = pd.Series(True, index=events.index)
-        if self.years is not None:
-            lo, hi = self.years
-            start = events["year_start"]
-            end = events["year_end"]
-            # An event matches when its span overlaps the range; undated events never do.
-            mask &= start.notna() & (start <= hi).fillna(False) & (end >= lo).fillna(False)
-        if self.categories:
-            mask &= events["category"].isin(self.categories)
-        if self.articles:
-            mask &= events["article"].isin(self.articles)
-        if self.orgs:
-            mask &= _has_any(events["organisations"], self.orgs)
-        if self.countries:
-            mask &= events["country_iso3"].isin(self.countries) | _has_any(
-                events["participants"], self.countries
-            )
-        if self.q:
-            needle = self.q.casefold()
-            hit = pd.Series(False, index=events.index)
-            for col in SEARCH_COLUMNS:
-                hit |= events[col].fillna("").str.casefold().str.contains(needle, regex=False)
-            mask &= hit
-        return events.loc[mask.to_numpy(dtype=bool)]
+        """The rows of an enriched events frame that match; the input is left unchanged.
+
+        Cheap filters run first and the text search last, on the rows still in play.
+        """
+        mask = np.ones(len(events), dtype=bool)
+        for f in FIELDS:
+            value = getattr(self, f.name)
+            if f.keep is None or value == _DEFAULTS[f.name] or not mask.any():
+                continue
+            idx = np.flatnonzero(mask)
+            subset = events if len(idx) == len(events) else events.iloc[idx]
+            mask[idx] = f.keep(subset, value)
+        return events.loc[mask] if not mask.all() else events
 
     # ----- words ---------------------------------------------------------------------------
     def describe(self, country_names: Mapping[str, str] | None = None) -> str:
         """The filters as one sentence, for captions and citations."""
-        names = country_names or {}
+        vocab = Vocabulary(country_names=country_names or {})
         parts: list[str] = []
-        if self.categories:
-            parts.append(_join_words(self.categories) + " events")
-        else:
-            parts.append("All events")
-        if self.years is not None:
-            lo, hi = self.years
-            parts.append(f"in {lo}" if lo == hi else f"from {lo} to {hi}")
-        if self.countries:
-            parts.append("involving " + _join_words([names.get(c, c) for c in self.countries], "or"))
-        if self.orgs:
-            parts.append("linked to " + _join_words(self.orgs, "or"))
-        if self.articles:
-            label = "article" if len(self.articles) == 1 else "articles"
-            parts.append(f"from {label} " + _join_words([str(a) for a in self.articles]))
-        if self.q:
-            parts.append(f"mentioning “{self.q}”")
+        for f in FIELDS:
+            value = getattr(self, f.name)
+            if f.phrase is not None and value != _DEFAULTS[f.name]:
+                parts.append(f.phrase(value, vocab))
+        if not self.categories:
+            parts.insert(0, "All events")
         sentence = " ".join(parts)
         return sentence[0].upper() + sentence[1:] + "."
 
 
-def _has_any(cells: pd.Series, wanted: Iterable[str]) -> pd.Series:
-    """True where a `;`-separated cell contains any of the wanted items."""
-    pattern = "(?:^|;)\\s*(?:" + "|".join(re.escape(w) for w in wanted) + ")\\s*(?:;|$)"
-    return cells.fillna("").str.contains(pattern, regex=True)
+_DEFAULTS: dict[str, object] = {f.name: f.default for f in fields(FilterState)}
+assert set(_DEFAULTS) == set(FIELD_BY_NAME), "every FilterState field is one row of FIELDS"
 
 
-def _parse_years(raw: str, vocab: Vocabulary) -> tuple[int, int] | str:
-    m = _YEARS_RE.match(raw)
-    if not m:
-        return f"{_show(raw)} is not a year or range like 2010-2019"
-    lo = int(m[1])
-    hi = int(m[2]) if m[2] else lo
-    if lo > hi:
-        lo, hi = hi, lo
-    if hi < vocab.year_min or lo > vocab.year_max:
-        return f"{lo}-{hi} lies outside the data ({vocab.year_min}-{vocab.year_max})"
-    return max(lo, vocab.year_min), min(hi, vocab.year_max)
+def _unknown(bad: list[str], what: str) -> list[str]:
+    """At most one notice for a parameter's unknown values: named, or counted with a few named."""
+    if not bad:
+        return []
+    if len(bad) == 1:
+        return [f"{_show(bad[0])} is not a known {what}"]
+    shown = ", ".join(_show(b) for b in bad[:MAX_NAMED_INVALID])
+    more = f" and {len(bad) - MAX_NAMED_INVALID:,} more" if len(bad) > MAX_NAMED_INVALID else ""
+    return [f"{len(bad):,} values are not a known {what}: {shown}{more}"]
 
 
 def _split(raw: str) -> list[str]:
@@ -263,10 +450,3 @@ def _clean_text(text: str) -> str:
 def _show(value: str, limit: int = 40) -> str:
     value = _clean_text(str(value))
     return repr(value if len(value) <= limit else value[: limit - 1] + "…")
-
-
-def _join_words(items, conj: str = "and") -> str:
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {conj} " + items[-1]

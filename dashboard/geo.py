@@ -1,8 +1,10 @@
 """Reference geography: country shapes, the gazetteer, capitals and organisations, and the joins.
 
 The committed files in `geodata/` are the only inputs (no network at run time). `load_reference`
-reads them once; `enrich` does the one spatial join of event points with country shapes, after
-which every view filters the enriched frame instead of touching geometry again.
+reads them once, each checked against its contract (`dashboard.reference`): the `Reference`
+carries the problems found, and unusable data raises `ReferenceDataError`. `enrich` does the one
+spatial join of event points with country shapes, after which every view filters the enriched
+frame instead of touching geometry again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from dashboard.schema import LIST_SEPARATOR
+from dashboard.lists import join_list, split_list
+from dashboard.reading import Problem
+from dashboard.reference import CAPITALS_FILE, read_reference_tables
+from dashboard.schema import SEARCH_COLUMNS
+from dashboard.search import search_text
 
 GEODATA_DIR = Path(__file__).resolve().parent.parent / "geodata"
 
@@ -39,6 +45,10 @@ class Reference:
     capitals: pd.DataFrame
     organisations: pd.DataFrame
     members: pd.DataFrame
+    #: What the contracts found wrong with the files (rows skipped, values left out, gaps).
+    problems: tuple[Problem, ...] = ()
+    #: The folder's name, as problems and notices name the files ("geodata/capitals.csv").
+    label: str = "geodata"
     _cache: dict = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -68,6 +78,13 @@ class Reference:
             iso3: (float(lon), float(lat))
             for iso3, lat, lon in zip(caps["country_iso3"], caps["lat"], caps["lon"], strict=True)
         }
+
+    @property
+    def flows_notice(self) -> str:
+        """Why the Flows map cannot draw its arcs, or "" when it can: they all start at Moscow."""
+        if RUSSIA_ISO3 in self.capital_points:
+            return ""
+        return f"no capital for {RUSSIA_ISO3} in {self.label}/{CAPITALS_FILE}: arcs cannot be drawn"
 
     @cached_property
     def org_seats(self) -> dict[str, tuple[float, float]]:
@@ -105,42 +122,22 @@ class Reference:
 
 
 def load_reference(directory: Path | str = GEODATA_DIR) -> Reference:
-    """Read the committed geodata files; raise FileNotFoundError naming a missing one."""
+    """Read the geodata files against their contracts.
+
+    Bad rows are skipped and listed in `Reference.problems`; data that cannot be used at all
+    (a file missing, unreadable or truncated, a column missing) raises `ReferenceDataError`.
+    """
     directory = Path(directory)
-    countries = gpd.read_file(directory / "countries.geojson")
-    if countries.crs is None:
-        countries = countries.set_crs(4326)
-    countries = countries.to_crs(4326)
-    countries = countries[["iso3", "name", "continent", "region", "geometry"]]
-    read = _csv_reader(directory)
+    tables = read_reference_tables(directory)
     return Reference(
-        countries=countries.reset_index(drop=True),
-        places=read("places.csv"),
-        capitals=read("capitals.csv"),
-        organisations=read("organisations.csv"),
-        members=read("organisation_members.csv"),
+        countries=tables.countries.reset_index(drop=True),
+        places=tables.places,
+        capitals=tables.capitals,
+        organisations=tables.organisations,
+        members=tables.members,
+        problems=tables.problems,
+        label=directory.name or str(directory),
     )
-
-
-def _csv_reader(directory: Path):
-    def read(name: str) -> pd.DataFrame:
-        path = directory / name
-        if not path.exists():
-            raise FileNotFoundError(f"reference file missing: {path}")
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for col in ("lat", "lon", "seat_lat", "seat_lon"):
-            if col in frame:
-                frame[col] = pd.to_numeric(frame[col].replace("", np.nan))
-        return frame
-
-    return read
-
-
-def split_list(cell: str) -> list[str]:
-    """Split a `;`-separated cell into its non-empty, stripped items."""
-    if not isinstance(cell, str) or not cell:
-        return []
-    return [item.strip() for item in cell.split(LIST_SEPARATOR) if item.strip()]
 
 
 def points_near_countries(
@@ -203,10 +200,10 @@ def enrich(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     # Distinct participant lists are few: split each once.
     participants = out["participants"].fillna("")
     partners = {
-        cell: LIST_SEPARATOR.join(p for p in split_list(cell) if p != RUSSIA_ISO3)
-        for cell in participants.unique()
+        cell: join_list(p for p in split_list(cell) if p != RUSSIA_ISO3) for cell in participants.unique()
     }
     out["partners"] = [partners[cell] for cell in participants]
+    out["search_text"] = search_text(out, SEARCH_COLUMNS, reference.country_names)
     # One order for every view and every export: chronological, undated last, then by id.
     when = out["date_start"].fillna("").replace("", "~").to_numpy(dtype=str)  # "~" sorts after digits
     order = np.lexsort((out["event_id"].to_numpy(dtype=str), when))

@@ -14,19 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from dashboard.formatting import format_value, plural
-from dashboard.geo import RUSSIA_ISO3, Reference, sea_polygon, split_list
-from dashboard.schema import CATEGORIES, CATEGORY_COLOURS, FIGURE_CATEGORIES
+from dashboard.aggregate import country_counts, flow_table, marker_table, place_table
+from dashboard.formatting import plural
+from dashboard.geo import RUSSIA_ISO3, Reference, sea_polygon
+from dashboard.schema import CATEGORIES, CATEGORY_COLOURS
 
 # Layer ids: fixed, because pydeck's default id is random per run and breaks selection.
-SEA, COUNTRIES, CHOROPLETH, PLACES, LABELS, TRADE_ARCS, TIE_ARCS = (
+SEA, COUNTRIES, RUSSIA, CHOROPLETH, PLACES, LABELS, TRADE_ARCS, TIE_ARCS = (
     "sea",
     "countries",
+    "russia",
     "choropleth",
     "places",
     "place-labels",
@@ -50,14 +51,8 @@ COUNT_COLOURS: tuple[tuple[int, int, int], ...] = (
     (189, 0, 38),
 )
 MEMBER_COLOUR = (49, 130, 189)
-MAX_TOOLTIP_LINES = 8
 #: Place names drawn on the map, busiest first; every place keeps its marker and tooltip.
 MAX_LABELS = 30
-#: Beyond this many places, markers stand for grid cells: the deck stays under its byte budget
-#: (about 600 bytes a marker beside ~520 KB of country shapes) however many places a table has.
-MAX_MARKERS = 300
-#: Grid sizes tried, in degrees, finest first.
-CELL_SIZES: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 45.0)
 #: deck.gl renders `text` with innerText: data never becomes HTML. The style keeps it readable.
 TOOLTIP = {
     "text": "{tooltip}",
@@ -70,7 +65,9 @@ class CompactDeck(pdk.Deck):
     """A Deck whose JSON has no indentation: a fifth of the bytes pydeck's pretty print sends."""
 
     def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+        return json.dumps(
+            self, sort_keys=True, default=default_serialize, separators=(",", ":"), allow_nan=False
+        )
 
 
 @dataclass(frozen=True)
@@ -80,255 +77,6 @@ class LegendItem:
     label: str
     colour: tuple[int, int, int]
     kind: str = "swatch"  # swatch | circle | line
-
-
-# ----- tables behind the layers (pure, tested on their own) ---------------------------------
-
-
-def place_table(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per mapped place: its count of events, the dominant category and a tooltip.
-
-    Vectorised: the cost grows with the number of events only through group-bys, and the
-    tooltip is built from at most MAX_TOOLTIP_LINES events per place, so a place holding
-    100,000 events costs no more text than one holding nine.
-    """
-    columns = ["place", "country_name", "lat", "lon", "count", "category", "tooltip"]
-    located = events[events["lat"].notna() & events["lon"].notna() & (events["place"].fillna("") != "")]
-    if located.empty:
-        return pd.DataFrame(columns=columns)
-    keys = ["place", "lat", "lon"]
-    # Events in tooltip order (date, then id); a stable sort keeps that order inside each group.
-    ordered = located.sort_values(["date_start", "event_id"], kind="stable")
-    grouped = ordered.groupby(keys, sort=True)
-    places = grouped.agg(count=("event_id", "size"), country_name=("country_name", "first"))
-    # Dominant category; ties go to the category listed first in the vocabulary.
-    rank = {c: i for i, c in enumerate(CATEGORIES)}
-    per_cat = located.groupby([*keys, "category"], sort=False).size().rename("n").reset_index()
-    per_cat["rank"] = per_cat["category"].map(rank).fillna(99)
-    per_cat = per_cat.sort_values(["n", "rank"], ascending=[False, True], kind="stable")
-    top = per_cat.drop_duplicates(keys).set_index(keys)["category"]
-    places["category"] = top.reindex(places.index).to_numpy()
-    head = grouped.head(MAX_TOOLTIP_LINES)
-    lines: dict[tuple, list[str]] = {}
-    for key, line in zip(zip(*(head[k] for k in keys), strict=True), _event_lines(head), strict=True):
-        lines.setdefault(key, []).append(line)
-    places = places.reset_index()
-    places["tooltip"] = [
-        _tooltip(f"{p}, {name}: {plural(n, 'event')}", lines[(p, la, lo)], n)
-        for p, la, lo, name, n in zip(
-            places["place"],
-            places["lat"],
-            places["lon"],
-            places["country_name"],
-            places["count"],
-            strict=True,
-        )
-    ]
-    places["lat"] = places["lat"].astype(float)
-    places["lon"] = places["lon"].astype(float)
-    places["count"] = places["count"].astype(int)
-    table = places[columns].reset_index(drop=True)
-    return table.sort_values(["count", "place"], ascending=[False, True], kind="stable")
-
-
-def marker_table(places: pd.DataFrame, max_markers: int = MAX_MARKERS) -> pd.DataFrame:
-    """The markers to draw: the places themselves, or grid cells when places are too many.
-
-    A cell's marker sits at the count-weighted centre of its places, is named after its busiest
-    place and coloured by that place's dominant kind; its tooltip lists its busiest places.
-    `cell` is "" for a single place, else "size:row:col" (see `events_in_cell`).
-    """
-    if len(places) <= max_markers:
-        return places.assign(cell="", places=1)
-    for size in CELL_SIZES:
-        rows = np.floor(places["lat"].to_numpy() / size).astype(int)
-        cols = np.floor(places["lon"].to_numpy() / size).astype(int)
-        if len(set(zip(rows, cols, strict=True))) <= max_markers:
-            break
-    grid = places.assign(cell=[f"{size:g}:{r}:{c}" for r, c in zip(rows, cols, strict=True)])
-    grid = grid.sort_values(["count", "place"], ascending=[False, True], kind="stable")
-    out = []
-    for cell, group in grid.groupby("cell", sort=False):
-        weights = group["count"].to_numpy(dtype=float)
-        total = int(weights.sum())
-        top = group.iloc[0]
-        lines = [
-            f"{p}, {c}: {plural(int(n), 'event')}"
-            for p, c, n in zip(group["place"], group["country_name"], group["count"], strict=True)
-        ]
-        head = f"Around {top['place']}: {plural(total, 'event')} at {plural(len(group), 'place')}"
-        out.append(
-            {
-                "place": top["place"],
-                "country_name": top["country_name"],
-                "lat": float(np.average(group["lat"], weights=weights)),
-                "lon": float(np.average(group["lon"], weights=weights)),
-                "count": total,
-                "category": top["category"],
-                "tooltip": _tooltip(head + " (zoom in, or filter, to see each)", lines),
-                "cell": cell,
-                "places": len(group),
-            }
-        )
-    table = pd.DataFrame(out)
-    return table.sort_values(["count", "place"], ascending=[False, True], kind="stable").reset_index(
-        drop=True
-    )
-
-
-def events_in_cell(events: pd.DataFrame, cell: str) -> pd.DataFrame:
-    """The events behind a grid-cell marker (`cell` as `marker_table` writes it)."""
-    try:
-        size_text, row_text, col_text = cell.split(":")
-        size, row, col = float(size_text), int(row_text), int(col_text)
-    except ValueError:
-        return events.iloc[0:0]
-    placed = events["place"].fillna("") != ""
-    inside = (np.floor(events["lat"] / size) == row) & (np.floor(events["lon"] / size) == col)
-    return events[(placed & inside.fillna(False)).to_numpy(dtype=bool)]
-
-
-def country_counts(events: pd.DataFrame) -> pd.Series:
-    """Events per partner country (participants and the row's country, Russia itself left out)."""
-    counts: dict[str, int] = {}
-    # Distinct (participants, country) pairs are few even in a million rows: count those.
-    pairs = pd.DataFrame(
-        {"parts": events["participants"].fillna("").to_numpy(), "iso3": events["country_iso3"].fillna("")}
-    )
-    for (parts, iso3), n in pairs.value_counts(sort=False).items():
-        involved = set(split_list(parts)) | {iso3}
-        for code in involved - {RUSSIA_ISO3, ""}:
-            counts[code] = counts.get(code, 0) + int(n)
-    return pd.Series(counts, dtype="int64").sort_index()
-
-
-def flow_targets(events: pd.DataFrame) -> pd.DataFrame:
-    """Each event's arc ends: one row per (event, kind, target type, code).
-
-    `kind` is `figure` for trade/investment rows with a value and `tie` for the rest; the
-    targets are the partner states, or the organisations when no partner state is named.
-    Worked out once per distinct (kind, partners, organisations), not once per event.
-    """
-    figure = events["category"].isin(FIGURE_CATEGORIES) & events["value"].notna()
-    keys = pd.DataFrame(
-        {
-            "kind": figure.map({True: "figure", False: "tie"}).to_numpy(dtype=object),
-            "partners": events["partners"].fillna("").to_numpy(dtype=object),
-            "organisations": events["organisations"].fillna("").to_numpy(dtype=object),
-        }
-    )
-    codes, distinct = pd.factorize(pd.MultiIndex.from_frame(keys))
-    ends = []
-    for i, (kind, partners, orgs) in enumerate(distinct):
-        targets = [("country", p) for p in split_list(partners)]
-        if not targets:
-            targets = [("org", o) for o in split_list(orgs)]
-        ends.extend((i, kind, t, c) for t, c in targets)
-    ends = pd.DataFrame(ends, columns=["combo", "kind", "target_type", "target"])
-    rows = pd.DataFrame({"combo": codes, "row": np.arange(len(events))})
-    return rows.merge(ends, on="combo").drop(columns="combo")
-
-
-def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
-    """Arcs from Russia: one per partner (state capital or organisation seat) and kind.
-
-    `kind` is `figure` for trade/investment rows with a value and `tie` for the rest. A figure
-    that names an organisation and no partner state goes to the organisation's seat, whole,
-    and is labelled as an aggregate: it is never split across members.
-    """
-    source = reference.capital_points.get(RUSSIA_ISO3)
-    columns = ["kind", "target", "target_name", "aggregate", "source_lon", "source_lat"]
-    columns += ["target_lon", "target_lat", "count", "usd", "width", "tooltip"]
-    if source is None or events.empty:
-        return pd.DataFrame(columns=columns)
-    ends = flow_targets(events)
-    if ends.empty:
-        return pd.DataFrame(columns=columns)
-    picked = events.iloc[ends["row"].to_numpy()]
-    long = pd.DataFrame(
-        {
-            "kind": ends["kind"].to_numpy(),
-            "target_type": ends["target_type"].to_numpy(),
-            "target": ends["target"].to_numpy(),
-            "date": picked["date_start"].fillna("").to_numpy(dtype=object),
-            "event_id": picked["event_id"].to_numpy(dtype=object),
-            "value": picked["value"].to_numpy(dtype=float),
-            "usd": (picked["unit"].fillna("").str.upper() == "USD").to_numpy()
-            & picked["value"].notna().to_numpy(),
-            "row": ends["row"].to_numpy(),
-        }
-    )
-    group = ["kind", "target_type", "target"]
-    counts = long.groupby(group, sort=True).size().rename("count")
-    usd = long[long["usd"]].sort_values(["date", "value"], kind="stable").groupby(group).last()["value"]
-    ordered = long.sort_values([*group, "date", "event_id"], kind="stable")
-    head = ordered.groupby(group, sort=False).head(MAX_TOOLTIP_LINES)
-    head_rows = events.iloc[head["row"].to_numpy()]
-    is_figure = (head["kind"] == "figure").to_numpy()
-    lines: dict[tuple, list[str]] = {}
-    for key, fig, ev, figline in zip(
-        zip(head["kind"], head["target_type"], head["target"], strict=True),
-        is_figure,
-        _event_lines(head_rows),
-        _figure_lines(head_rows),
-        strict=True,
-    ):
-        lines.setdefault(key, []).append(figline if fig else ev)
-    rows = []
-    for (kind, target_type, code), n in counts.items():
-        if target_type == "country":
-            point = reference.capital_points.get(code)
-            name = reference.country_names.get(code, code)
-        else:
-            point = reference.org_seats.get(code)
-            name = reference.org_names.get(code, code)
-        if point is None or _same_point(point, source):
-            continue
-        aggregate = target_type == "org"
-        latest_usd = float(usd.get((kind, target_type, code), 0.0))
-        title = f"Russia → {name}"
-        if aggregate:
-            title += f" ({code}: organisation-level aggregate, not split across members)"
-        label = "figure" if kind == "figure" else "event"
-        rows.append(
-            {
-                "kind": kind,
-                "target": code,
-                "target_name": name,
-                "aggregate": aggregate,
-                "source_lon": source[0],
-                "source_lat": source[1],
-                "target_lon": point[0],
-                "target_lat": point[1],
-                "count": int(n),
-                "usd": latest_usd,
-                "width": _arc_width(kind, int(n), latest_usd),
-                "tooltip": _tooltip(
-                    f"{title}: {plural(int(n), label)}", lines[(kind, target_type, code)], int(n)
-                ),
-            }
-        )
-    return pd.DataFrame(rows, columns=columns)
-
-
-def events_at_place(
-    events: pd.DataFrame, place: str, position: Sequence[float] | None = None
-) -> pd.DataFrame:
-    """The events behind one marker: the place, and its position when the picked object has one."""
-    hit = events["place"] == place
-    if position is not None and len(position) == 2:
-        lon, lat = float(position[0]), float(position[1])
-        hit &= (events["lon"].round(4) == round(lon, 4)) & (events["lat"].round(4) == round(lat, 4))
-    return events[hit.fillna(False).to_numpy(dtype=bool)]
-
-
-def events_on_arc(events: pd.DataFrame, kind: str, target: str) -> pd.DataFrame:
-    """The events behind one arc: `kind` is `figure` or `tie`, `target` an ISO3 or organisation code."""
-    if events.empty:
-        return events
-    ends = flow_targets(events)
-    rows = ends.loc[(ends["kind"] == kind) & (ends["target"] == target), "row"].unique()
-    return events.iloc[sorted(rows)]
 
 
 # ----- layers -----------------------------------------------------------------------------
@@ -406,7 +154,7 @@ def base_layers(
     )
     russia = pdk.Layer(
         "GeoJsonLayer",
-        id="russia",
+        id=RUSSIA,
         data=countries_collection(reference, [RUSSIA_ISO3]),
         get_fill_color=RUSSIA_COLOUR,
         get_line_color=BORDER_COLOUR,
@@ -630,46 +378,3 @@ def _recolour(feature: dict, colour, label: str, **extra) -> dict:
         "geometry": feature["geometry"],
         "properties": {**feature["properties"], "fill": [*colour, 230], "tooltip": label, **extra},
     }
-
-
-def _arc_width(kind: str, count: int, usd: float) -> float:
-    if kind == "figure":
-        # log scale: USD 1 bn -> 3 px, USD 25 bn -> ~7 px; figures without USD stay thin.
-        return round(2 + max(0.0, math.log10(usd / 1e8)) * 1.6, 2) if usd > 0 else 2.0
-    return round(min(1 + math.sqrt(count), 9), 2)
-
-
-def _same_point(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return abs(a[0] - b[0]) < 1e-6 and abs(a[1] - b[1]) < 1e-6
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def _event_lines(rows: pd.DataFrame) -> list[str]:
-    """One tooltip line per event: its date (or "undated"), an inferred mark, its title."""
-    return [
-        f"{date or 'undated'}{' (date inferred)' if inferred else ''}: {title}"
-        for date, inferred, title in zip(
-            rows["date_start"].fillna(""), rows["date_inferred"], rows["title"], strict=True
-        )
-    ]
-
-
-def _figure_lines(rows: pd.DataFrame) -> list[str]:
-    """One tooltip line per stated figure: date, title and the figure as people read it."""
-    return [
-        f"{date or 'undated'}: {title}: {format_value(value, unit)}"
-        for date, title, value, unit in zip(
-            rows["date_start"].fillna(""), rows["title"], rows["value"], rows["unit"], strict=True
-        )
-    ]
-
-
-def _tooltip(head: str, lines: list[str], total: int | None = None) -> str:
-    """A header and at most MAX_TOOLTIP_LINES bullet lines; `total` counts all the lines there are."""
-    shown = lines[:MAX_TOOLTIP_LINES]
-    more = (len(lines) if total is None else total) - len(shown)
-    tail = [f"… and {more} more"] if more > 0 else []
-    return "\n".join([head, *("• " + line for line in shown), *tail])

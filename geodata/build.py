@@ -634,7 +634,7 @@ def build_countries(atlas: Path, m49: dict) -> tuple[list[dict], list[str]]:
 def write_geojson(path: Path, features: list[dict]) -> None:
     fc = {"type": "FeatureCollection", "features": features}
     # Compact separators and sorted features => byte-identical rebuilds.
-    text = json.dumps(fc, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(fc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
 
 

@@ -102,14 +102,44 @@ def test_timeline_page():
     )  # the timeline, and the USD figures (the one unit with a trend)
 
 
-def test_data_page_offers_both_downloads_of_the_filtered_rows():
+def test_data_page_offers_every_download_of_the_filtered_rows():
     at = run({"country": "SGP"}, page="data")
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Download CSV", "Download GeoJSON"]
+    assert labels == ["Download CSV", "Download GeoJSON", "Download data package (ZIP)"]
     (table,) = [d for d in at.dataframe if "evidence" in d.value.columns]
     assert len(table.value) > 0
     assert "Singapore" in at.markdown[0].value
     assert any("How to cite" in h.value for h in at.subheader)
+
+
+def test_data_page_builds_no_download_until_asked(monkeypatch):
+    # Deferred downloads: a rerun of the Data page writes no file (the cost must not grow with
+    # what could be downloaded); the registry's writers run only on a click.
+    from dashboard import export
+
+    calls = []
+    for fmt in export.FORMATS.values():
+        monkeypatch.setitem(
+            export.FORMATS,
+            fmt.key,
+            export.ExportFormat(
+                fmt.key, fmt.label, fmt.extension, fmt.mime, lambda r, c: calls.append(1) or b""
+            ),
+        )
+    run(page="data")
+    assert calls == []
+
+
+def test_stated_toggle_keeps_only_what_the_text_states():
+    at = run(page="data")
+    total = len(at.session_state["page_context"].rows)
+    at.toggle(key="w_stated").set_value(True).run()
+    assert not at.exception
+    rows = at.session_state["page_context"].rows
+    assert 0 < len(rows) < total
+    assert not rows["date_inferred"].any() and not rows["place_inferred"].any()
+    assert at.query_params["stated"] == "1"
+    assert "nothing inferred" in at.markdown[0].value
 
 
 def test_sources_page_lists_the_four_articles():
@@ -165,6 +195,26 @@ def test_selecting_an_arc_lists_its_events(layer, obj, heading):
     at.session_state["map-flows"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
     at.run()
     assert any(h.value.startswith(heading) for h in at.subheader), [h.value for h in at.subheader]
+
+
+@pytest.mark.parametrize(
+    ("params", "page"),
+    [
+        ({}, None),
+        ({"view": "flows"}, None),
+        ({"view": "partnerships", "members": "ASEAN"}, None),
+        ({}, "timeline"),
+    ],
+)
+def test_map_and_timeline_offer_figures_built_only_when_clicked(monkeypatch, params, page):
+    from dashboard import figures
+
+    calls = []
+    monkeypatch.setattr(figures, "figure_bytes", lambda *a, **k: calls.append(1) or b"")
+    at = run(params, page=page)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download figure (PNG)", "Download figure (SVG)"]
+    assert calls == []  # a rerun draws no figure: the buttons' data are callables
 
 
 IMPORTS = Path(__file__).resolve().parent / "data" / "imports"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -77,3 +79,54 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "dashboard", "validate"], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_export_stated_flag_keeps_only_stated_rows(tmp_path):
+    out = tmp_path / "stated.csv"
+    assert main(["export", "--stated", "-o", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert rows and all(r["date_inferred"] == "false" and r["place_inferred"] == "false" for r in rows)
+
+
+def test_export_formats_come_from_the_registry(capsys):
+    from dashboard.export import FORMATS
+
+    with pytest.raises(SystemExit):
+        main(["export", "--format", "nope"])
+    err = capsys.readouterr().err
+    assert all(key in err for key in FORMATS)
+
+
+def test_export_zip_is_the_data_package_of_the_filtered_rows(tmp_path):
+    import zipfile
+
+    from dashboard.package import PACKAGE_FILES
+
+    out = tmp_path / "sgp.zip"
+    assert main(["export", "--country", "SGP", "--format", "zip", "--url", "http://h:1", "-o", str(out)]) == 0
+    archive = zipfile.ZipFile(out)
+    assert archive.namelist() == list(PACKAGE_FILES)
+    dataset = load_dataset()
+    state, _ = FilterState.from_query_params({"country": "SGP"}, dataset.vocabulary())
+    assert archive.read("events.csv") == to_csv_bytes(state.apply(dataset.events))
+    assert "<http://h:1/data?country=SGP>" in archive.read("README.md").decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "suffix", "head"),
+    [
+        (["--view", "summits", "--country", "SGP"], "png", b"\x89PNG"),
+        (["--view", "partnerships", "--members", "ASEAN"], "svg", b"<?xml"),
+        (["--view", "flows", "--url", "http://h:1"], "svg", b"<?xml"),
+        (["--view", "timeline", "--category", "summit"], "svg", b"<?xml"),
+    ],
+)
+def test_figure_writes_the_view_in_the_format_its_name_asks(tmp_path, args, suffix, head):
+    out = tmp_path / f"figure.{suffix}"
+    assert main(["figure", *args, "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(head)
+
+
+def test_figure_names_a_bad_file_suffix(tmp_path, capsys):
+    assert main(["figure", "-o", str(tmp_path / "figure.pdf")]) == 2
+    assert "figure.pdf: a figure file name ends in .png or .svg" in capsys.readouterr().err

@@ -23,7 +23,13 @@ BAD_ROWS = [
     ({"date_start": "2018-11-15", "date_end": "2018-11-13"}, "date_end", "before date_start"),
     ({"date_start": "", "date_end": "2018"}, "date_end", "end given without a start"),
     ({"date_inferred": "maybe"}, "date_inferred", "not true or false"),
-    ({"date_inferred": "true", "inference_note": ""}, "inference_note", "no inference_note"),
+    ({"date_inferred": "true", "date_inference_note": ""}, "date_inference_note", "no date_inference_note"),
+    ({"place_inferred": "yes?"}, "place_inferred", "not true or false"),
+    (
+        {"place_inferred": "true", "place_inference_note": " "},
+        "place_inference_note",
+        "no place_inference_note",
+    ),
     ({"lat": "95"}, "lat", "outside -90..90"),
     ({"lon": "200"}, "lon", "outside -180..180"),
     ({"lat": "NaN"}, "lat", "not a finite number"),
@@ -111,7 +117,7 @@ def test_wrong_field_count_is_reported(tiny_ref):
     raw = table_bytes([row()]) + b"only,three,fields\n"
     result = load_events(raw, tiny_ref, frozenset({1}), name="w.csv")
     assert result.rows_loaded == 1
-    assert str(result.problems[0]) == "w.csv:3: -: expected 18 fields, found 3"
+    assert str(result.problems[0]) == "w.csv:3: -: expected 20 fields, found 3"
 
 
 @pytest.mark.parametrize(

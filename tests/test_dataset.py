@@ -1,13 +1,24 @@
-"""The dataset seam: a large table is checked once, then read back from its Parquet cache."""
+"""The dataset seam: a large table is checked once, then read back from its Parquet cache, which
+is verified on every read (each defect of issue 10 is a miss, rebuilt with a notice)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import random
+import shutil
+import time
+
+import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from dashboard import dataset as ds
-from dashboard.data import load_sources
-from tests.conftest import row, table_bytes
+from dashboard.data import DEFAULT_EVENTS, load_sources
+from dashboard.export import to_geojson_bytes
+from tests.conftest import REPO, row, table_bytes
 
 
 @pytest.fixture
@@ -67,3 +78,254 @@ def test_codes_in_use_are_distinct_and_sorted():
     assert {"ASEAN", "EAS", "APEC", "BRICS"} <= set(orgs)
     assert "" not in dataset.codes_in_use("country_iso3")
     assert dataset.codes_in_use("participants") is dataset.codes_in_use("participants")  # memoised
+
+
+# ----- the cache is untrusted: every defect is a miss, rebuilt from the CSV, with a notice ----------
+
+MISS = "rebuilt from the CSV"
+
+
+@pytest.fixture
+def cached(table, tmp_path, tiny_ref, monkeypatch):
+    """A table, its cache written once, and a `load` that builds the dataset again."""
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    sources, problems = load_sources()
+    folder = tmp_path / "c"
+
+    def load():
+        return ds.build_dataset(table, tiny_ref, sources, problems, cache_dir=folder)
+
+    first = load()
+    assert not first.from_cache and first.notices == ()
+    (parquet,) = folder.glob("*.parquet")
+    (sidecar,) = folder.glob("*.json")
+    return first, load, parquet, sidecar
+
+
+def resign(parquet, sidecar) -> None:
+    """Make the sidecar vouch for the Parquet file as it now is: what a deliberate edit would do."""
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    meta["parquet_sha256"] = hashlib.sha256(parquet.read_bytes()).hexdigest()
+    meta["sidecar_sha256"] = ds._sidecar_digest(meta)
+    sidecar.write_bytes(ds._json_bytes(meta))
+
+
+def edit_row(parquet, column, value) -> None:
+    frame = pd.read_parquet(parquet)
+    frame.loc[0, column] = value
+    frame.to_parquet(parquet, index=False)
+
+
+def assert_rebuilt(dataset, first, why: str) -> None:
+    assert not dataset.from_cache
+    (notice,) = dataset.notices
+    assert notice.startswith("cache ") and f"was unreadable or inconsistent ({why}" in notice
+    assert notice.endswith(f"); {MISS}")
+    pd.testing.assert_frame_equal(dataset.events, first.events)
+    assert dataset.result.problems == first.result.problems
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "why"),
+    [
+        ("lon", float("inf"), "lon inf is not finite"),
+        ("lat", 91.0, "lat 91.0 is outside -90..90"),
+        ("event_id", "Bad Id!", "event_id 'Bad Id!' is not a slug"),
+        ("event_id", "e-1", "event_id 'e-1' occurs twice"),
+        ("category", "party", "category 'party' is not a category"),
+        ("date_start", "next year", "date_start 'next year' is not an ISO date"),
+    ],
+)
+def test_an_edited_row_in_the_cache_is_never_served(cached, column, value, why):
+    first, load, parquet, sidecar = cached
+    edit_row(parquet, column, value)
+    # The sidecar's digest of the Parquet file catches the edit...
+    assert_rebuilt(load(), first, "the Parquet file's SHA-256 differs")
+    # ...and when the sidecar is made to vouch for it too, the table's own invariants do.
+    edit_row(parquet, column, value)
+    resign(parquet, sidecar)
+    assert_rebuilt(load(), first, why)
+    again = load()  # the rebuild replaced the bad entry
+    assert again.from_cache and again.notices == ()
+
+
+def test_lon_inf_in_the_cache_never_reaches_a_geojson_export(cached):
+    _first, load, parquet, sidecar = cached
+    edit_row(parquet, "lon", float("inf"))
+    resign(parquet, sidecar)
+    dataset = load()
+    assert not dataset.from_cache and np.isfinite(dataset.events["lon"].dropna()).all()
+    text = to_geojson_bytes(dataset.events).decode("utf-8")
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the GeoJSON"))
+
+
+def test_the_geojson_writer_refuses_infinities_naming_the_column(cached):
+    frame = cached[0].events.copy()
+    frame.loc[0, "lon"] = float("inf")
+    with pytest.raises(ValueError, match=r"^GeoJSON export: column lon: inf is not a finite number$"):
+        to_geojson_bytes(frame)
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"{}", "its sidecar lacks 'sidecar_sha256' or it is not a str"),
+        (b"", "its sidecar is not JSON: Expecting value"),
+        (b"[]", "its sidecar is not a JSON object"),
+        (b'{"sidecar_sha256": "0"}', "its sidecar lacks 'key' or it is not a dict"),
+    ],
+)
+def test_a_broken_sidecar_is_a_miss(cached, content, why):
+    first, load, _parquet, sidecar = cached
+    sidecar.write_bytes(content)
+    assert_rebuilt(load(), first, why)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        ("rows", 2, "it holds 5 rows; its sidecar says 2"),
+        ("rows", True, "its sidecar lacks 'rows' or it is not a int"),
+        ("problems", [{"file": "x"}], "its sidecar holds a malformed problem"),
+        ("key", {"version": "0"}, "its sidecar was written for other content"),
+        ("columns", ["event_id"], "its columns differ from those of a checked table"),
+    ],
+)
+def test_a_sidecar_that_disagrees_with_its_parquet_is_a_miss(cached, key, value, why):
+    first, load, _parquet, sidecar = cached
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    meta[key] = value
+    meta["sidecar_sha256"] = ds._sidecar_digest(meta)
+    sidecar.write_bytes(ds._json_bytes(meta))
+    assert_rebuilt(load(), first, why)
+
+
+def test_a_missing_sidecar_or_parquet_is_a_miss(cached):
+    first, load, parquet, sidecar = cached
+    sidecar.unlink()
+    assert_rebuilt(load(), first, "its sidecar is missing")
+    parquet.unlink()
+    assert_rebuilt(load(), first, "its Parquet file is missing")
+
+
+def test_a_truncated_parquet_is_a_miss(cached):
+    first, load, parquet, sidecar = cached
+    parquet.write_bytes(parquet.read_bytes()[:-100])
+    assert_rebuilt(load(), first, "the Parquet file's SHA-256 differs")
+    parquet.write_bytes(parquet.read_bytes()[:-100])
+    resign(parquet, sidecar)
+    assert_rebuilt(load(), first, "")  # pyarrow's own error, whatever its words
+
+
+@pytest.mark.parametrize("target", ["parquet", "sidecar"])
+def test_random_byte_flips_are_caught_or_change_nothing(cached, target):
+    """30 seeded flips per file: each is a miss with a notice, or provably changes nothing (the
+    dataset served equals the one first built, problems and counts included)."""
+    first, load, parquet, sidecar = cached
+    path = parquet if target == "parquet" else sidecar
+    original = path.read_bytes()
+    rng = random.Random(20181113)
+    outcomes = []
+    for _ in range(30):
+        flipped = bytearray(original)
+        flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(flipped))
+        dataset = load()
+        if dataset.from_cache:
+            outcomes.append("same")
+            assert dataset.notices == ()
+        else:
+            outcomes.append("miss")
+            assert dataset.notices and dataset.notices[0].endswith(MISS)
+        pd.testing.assert_frame_equal(dataset.events, first.events, check_dtype=False)
+        assert dataset.result.problems == first.result.problems
+        assert dataset.result.rows_read == first.result.rows_read
+        path.write_bytes(original)
+    assert outcomes.count("miss") >= 25  # the digests catch (nearly) all of them
+
+
+def test_a_same_size_edit_with_the_mtime_restored_is_not_served_stale(cached, table):
+    _first, load, _parquet, _sidecar = cached
+    before = table.stat()
+    raw = table.read_bytes()
+    edited = raw.replace(b"Summit in Singapore", b"Summit in Singap0re", 1)
+    assert len(edited) == len(raw) and edited != raw
+    table.write_bytes(edited)
+    os.utime(table, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert table.stat().st_mtime_ns == before.st_mtime_ns and table.stat().st_size == before.st_size
+    fresh = load()
+    assert not fresh.from_cache and fresh.notices == ()  # another key: a plain miss, not a broken entry
+    assert "Summit in Singap0re" in set(fresh.events["title"])
+
+
+def test_a_failed_write_leaves_no_temporary_file(cached, monkeypatch):
+    first, load, parquet, sidecar = cached
+    sidecar.unlink()
+    real = os.replace
+
+    def crash_on_sidecar(src, dst):
+        if str(dst).endswith(".json"):
+            raise OSError("disk full")
+        real(src, dst)
+
+    monkeypatch.setattr(ds.os, "replace", crash_on_sidecar)
+    dataset = load()
+    assert any("not written (OSError: disk full)" in n for n in dataset.notices)
+    assert not list(parquet.parent.glob("*.tmp")) and not list(parquet.parent.glob(".*.tmp"))
+    monkeypatch.setattr(ds.os, "replace", real)
+    # The new Parquet file has no sidecar: a miss, never paired with an old sidecar.
+    assert_rebuilt(load(), first, "its sidecar is missing")
+
+
+def test_an_interrupted_write_removes_its_temporary_files(cached, monkeypatch):
+    _first, load, parquet, sidecar = cached
+    sidecar.unlink()
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ds.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load()
+    assert not list(parquet.parent.glob(".*.tmp"))
+
+
+def test_stale_temporary_files_are_cleaned_on_the_next_write(cached):
+    _first, load, parquet, sidecar = cached
+    folder = parquet.parent
+    stale, recent = folder / ".events-x.parquet.abc.tmp", folder / ".events-y.parquet.def.tmp"
+    for path in (stale, recent):
+        path.write_bytes(b"left by a crash")
+    two_hours_ago = time.time() - 2 * ds.STALE_TMP_SECONDS
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    sidecar.unlink()  # force a rebuild, hence a write
+    load()
+    assert not stale.exists() and recent.exists()  # a recent one may be another process's write
+
+
+def test_the_sidecar_is_strict_json():
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        ds._json_bytes({"rows": float("nan")})
+
+
+def test_the_app_rebuilds_a_broken_cache_and_says_so(tmp_path, monkeypatch):
+    """A `{}` sidecar once raised KeyError on every page: now the page loads, with a notice."""
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    events = tmp_path / "events.csv"
+    shutil.copyfile(DEFAULT_EVENTS, events)
+    folder = tmp_path / "cache"
+    reference, sources, problems = ds.load_reference_and_sources()
+    ds.build_dataset(events, reference, sources, problems, cache_dir=folder)
+    (sidecar,) = folder.glob("*.json")
+    sidecar.write_text("{}", encoding="utf-8")
+    monkeypatch.setenv(ds.ENV_EVENTS, str(events))
+    monkeypatch.setenv(ds.ENV_CACHE, str(folder))
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (info,) = [i.value for i in at.info if "cache" in i.value]
+    assert info.startswith("cache events-") and info.endswith(
+        "was unreadable or inconsistent (its sidecar lacks 'sidecar\\_sha256' or it is not a str); "
+        "rebuilt from the CSV"
+    )
+    assert at.get("deck_gl_json_chart")

@@ -1,36 +1,20 @@
-"""The shipped data: it validates clean, and every evidence phrase is in its article, verbatim.
+"""The shipped data: it validates clean, every evidence phrase is in its article, verbatim, and
+the conventions of docs/data-notes.md hold (ids, the two inference flags, countries, counts).
 
 The source page is read from ../shared/seeds/ (override with SUMMIT_ATLAS_SEEDS=folder).
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
 
 import pandas as pd
 import pytest
 
 from dashboard.data import DEFAULT_EVENTS, DEFAULT_SOURCES, load_events, load_sources
 from dashboard.schema import CATEGORIES
+from dashboard.verify import split_articles, squash
 from tests.conftest import SEED_DIR
-
-
-def split_articles(text: str, titles: list[str]) -> dict[int, str]:
-    """Article n runs from its title line to the next title line (the last one to the end)."""
-    lines = text.splitlines()
-    starts = []
-    for title in titles:
-        matches = [i for i, line in enumerate(lines) if line.strip() == title]
-        assert matches, f"title not found in the page: {title!r}"
-        starts.append(matches[0])
-    assert starts == sorted(starts), "articles are not in page order"
-    bounds = [*starts, len(lines)]
-    return {n + 1: "\n".join(lines[bounds[n] : bounds[n + 1]]) for n in range(len(titles))}
-
-
-def squash(text: str) -> str:
-    # Only runs of whitespace (incl. no-break spaces) may differ between the page and a quote.
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +31,19 @@ def events(real_ref, sources):
     return result.frame
 
 
-@pytest.fixture(scope="module")
-def articles(sources):
+def _page_path():
     pages = sorted(SEED_DIR.glob("*.txt")) if SEED_DIR.exists() else []
     if not pages:
         pytest.skip(f"source page not found in {SEED_DIR} (set SUMMIT_ATLAS_SEEDS)")
-    text = pages[0].read_text(encoding="utf-8")
-    return {n: squash(body) for n, body in split_articles(text, list(sources["title"])).items()}
+    return pages[0]
+
+
+@pytest.fixture(scope="module")
+def articles(sources):
+    text = _page_path().read_text(encoding="utf-8")
+    articles, missing = split_articles(text, list(sources["title"]))
+    assert not missing, missing
+    return {n: squash(body) for n, body in articles.items()}
 
 
 def test_sources_name_the_four_articles(sources):
@@ -65,6 +55,27 @@ def test_shipped_table_is_complete_enough(events):
     assert 80 <= len(events) <= 140
     assert set(events["category"]) <= set(CATEGORIES)
     assert events["event_id"].is_unique
+
+
+def test_rows_per_article_match_the_data_notes(events):
+    # docs/data-notes.md states these counts; change both together.
+    assert events["article"].value_counts().sort_index().to_dict() == {1: 64, 2: 5, 3: 17, 4: 17}
+
+
+def test_ids_start_with_the_date(events):
+    wrong = [
+        r.event_id
+        for r in events.itertuples()
+        if not r.event_id.startswith(f"{r.date_start}-" if r.date_start else "undated-")
+    ]
+    assert not wrong, wrong
+
+
+def test_sources_fingerprint_the_page(sources):
+    page = _page_path()
+    assert sources["page_sha256"].nunique() == 1 and sources["page_title"].nunique() == 1
+    assert hashlib.sha256(page.read_bytes()).hexdigest() == sources["page_sha256"].iloc[0]
+    assert sources["page_title"].iloc[0] in page.read_text(encoding="utf-8").splitlines()
 
 
 def test_every_evidence_phrase_is_in_its_article(events, articles):
@@ -88,9 +99,66 @@ def test_summaries_are_our_own_words(events, articles):
     assert not copied, copied
 
 
-def test_inferred_rows_say_how(events):
-    inferred = events[events["date_inferred"]]
-    assert (inferred["inference_note"].str.len() > 10).all()
+@pytest.mark.parametrize(
+    ("flag", "note"), [("date_inferred", "date_inference_note"), ("place_inferred", "place_inference_note")]
+)
+def test_inferred_rows_say_how_and_only_they_have_notes(events, flag, note):
+    assert (events.loc[events[flag], note].str.len() > 10).all()
+    assert (events.loc[~events[flag], note] == "").all()
+
+
+def test_undated_rows_are_not_date_inferred_and_placeless_rows_not_place_inferred(events):
+    assert not events.loc[events["date_start"] == "", "date_inferred"].any()
+    assert not events.loc[events["place"] == "", "place_inferred"].any()
+
+
+def test_a_named_place_without_a_point_is_flagged(events):
+    # Only Panmunjom: named by the text, absent from the gazetteer (geodata/README.md).
+    pointless = events[(events["place"] != "") & events["lat"].isna()]
+    assert pointless["place"].tolist() == ["Panmunjom"]
+    assert pointless["place_inferred"].all()
+
+
+def test_rows_without_a_country_are_the_six_organisation_rows(events):
+    assert sorted(events.loc[events["country_iso3"] == "", "event_id"]) == [
+        "1993-apec-summit-inception",
+        "2005-arf-27-participants",
+        "2005-east-asia-summit-created",
+        "2012-asean-summit-without-communique",
+        "2019-afreximbank-annual-shareholders-meeting",
+        "undated-apec-bogor-goals",
+    ]
+
+
+def test_participants_are_sorted_codes(events):
+    for r in events.itertuples():
+        codes = r.participants.split(";") if r.participants else []
+        assert codes == sorted(set(codes)), r.event_id
+
+
+@pytest.mark.parametrize(
+    ("event_id", "date_start", "participants"),
+    [
+        # Target years and reporting years are not dates; planned events are rows.
+        ("undated-apec-bogor-goals", "", ""),
+        ("undated-russia-vietnam-military-technical-cooperation", "", "RUS;VNM"),
+        ("undated-russia-korea-railway-link", "", "KOR;PRK;RUS"),
+        ("undated-third-us-north-korea-summit", "", "PRK;USA"),
+        ("undated-russian-chinese-phased-plan", "", "CHN;RUS"),
+        # The text names Russian, Ukrainian, Georgian "and other" circles.
+        ("1991-collapse-of-soviet-union", "1991", "GEO;RUS;UKR"),
+        # The anniversary events get the visit's month, like the side-line meetings.
+        ("2018-11-singapore-russia-singapore-50th-anniversary", "2018-11", "RUS;SGP"),
+    ],
+)
+def test_rows_fixed_in_the_second_pass(events, event_id, date_start, participants):
+    row = events.set_index("event_id").loc[event_id]
+    assert (row["date_start"], row["participants"]) == (date_start, participants)
+
+
+def test_only_mentioned_bodies_are_not_tagged(events):
+    row = events.set_index("event_id").loc["2018-11-port-moresby-apec-abridged-declaration"]
+    assert row["organisations"] == "APEC"
 
 
 def test_points_only_where_a_place_is_named(events, real_ref):
@@ -98,7 +166,8 @@ def test_points_only_where_a_place_is_named(events, real_ref):
     assert (events.loc[has_point, "place"] != "").all()
     gazetteer = real_ref.places.set_index("place")
     for r in events[has_point].itertuples():
-        assert (r.lat, r.lon) == (gazetteer.loc[r.place, "lat"], gazetteer.loc[r.place, "lon"]), r.event_id
+        expected = tuple(gazetteer.loc[r.place, ["lat", "lon", "country_iso3"]])
+        assert (r.lat, r.lon, r.country_iso3) == expected, r.event_id
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def test_csv_bytes_are_exact(tiny_ref):
     expected = (
         "\ufeff" + ",".join(EVENT_COLUMNS) + "\r\n"
         "2018-11-singapore-summit,'=1+1,Leaders met.,trade,2018-11-13,2018-11-15,false,,Singapore,SGP,"
-        "1.29,103.85,RUS,ASEAN,-5,percent,1,the summit in Singapore\r\n"
+        "1.29,103.85,false,,RUS,ASEAN,-5,percent,1,the summit in Singapore\r\n"
     )
     assert to_csv_bytes(frame).decode("utf-8") == expected
 

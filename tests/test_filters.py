@@ -40,6 +40,8 @@ VOCAB = Vocabulary(
         ({"q": "  Vladivostok "}, FilterState(q="Vladivostok")),
         ({"event": "a"}, FilterState(event="a")),
         ({"members": "brics"}, FilterState(members="BRICS")),
+        ({"stated": "1"}, FilterState(stated=True)),
+        ({"stated": "0"}, FilterState()),
     ],
 )
 def test_from_query_params(params, expected):
@@ -60,6 +62,7 @@ def test_from_query_params(params, expected):
         ({"event": "nope"}, "event: 'nope' is not a known event id"),
         ({"members": "UN"}, "members: 'UN' has no member list"),
         ({"q": "x" * 500}, "q: search text cut to 200 characters"),
+        ({"stated": "perhaps"}, "stated: 'perhaps' is not 1 or 0"),
     ],
 )
 def test_invalid_values_are_ignored_with_a_notice_naming_them(params, notice):
@@ -132,7 +135,8 @@ valid_states = st.builds(
     orgs=st.lists(st.sampled_from(sorted(VOCAB.organisations)), unique=True).map(tuple),
     countries=st.lists(st.sampled_from(sorted(VOCAB.countries)), unique=True).map(tuple),
     articles=st.lists(st.sampled_from([1, 2, 3, 4]), unique=True).map(lambda a: tuple(sorted(a))),
-    q=st.text(alphabet="abc xyz,é–“", max_size=20).map(lambda s: s.strip()),
+    q=st.text(alphabet="abc xyz,é–“", max_size=20).map(lambda s: " ".join(s.split())),
+    stated=st.booleans(),
     event=st.sampled_from(["", "a", "b"]),
     members=st.sampled_from(["", "ASEAN", "BRICS"]),
 )
@@ -167,6 +171,8 @@ def frame(tiny_ref):
             ),
             row(
                 event_id="zaf",
+                date_inferred="true",
+                date_inference_note="month from context",
                 title="BRICS summit",
                 place="Johannesburg",
                 country_iso3="ZAF",
@@ -211,6 +217,19 @@ def frame(tiny_ref):
         (FilterState(q="AFRICA"), ["zaf"]),
         (FilterState(q="pyongyang"), ["prk"]),
         (FilterState(q="nothing matches"), []),
+        (FilterState(stated=True), ["prk", "sgp", "undated"]),
+        (FilterState(stated=True, countries=("ZAF",)), []),
+        # Search as people type: case, dashes and quotes are equal; all words, any order.
+        (FilterState(q="talks-in PYONGYANG"), ["prk"]),
+        (FilterState(q="“Talks” – Pyongyang"), ["prk"]),
+        (FilterState(q="pyongyang talks"), ["prk"]),
+        (FilterState(q="talks johannesburg"), []),
+        # Countries by code, name and alias, though the text names them otherwise.
+        (FilterState(q="DPRK"), ["prk"]),
+        (FilterState(q="north korea"), ["prk"]),
+        (FilterState(q="South Africa brics"), ["zaf"]),
+        # A word matches where a word starts, not inside one ("us" is not in "discuss").
+        (FilterState(q="alks"), []),
     ],
 )
 def test_apply(frame, state, ids):
@@ -236,3 +255,33 @@ def test_apply(frame, state, ids):
 )
 def test_describe(state, sentence):
     assert state.describe({"SGP": "Singapore", "PRK": "North Korea"}) == sentence
+
+
+def test_thousands_of_bad_values_give_one_notice_naming_a_few():
+    raw = ",".join(f"X{i:02d}" for i in range(2000)) + ",SGP"
+    state, notices = FilterState.from_query_params({"country": raw, "category": "a,b"}, VOCAB)
+    assert state.countries == ("SGP",)
+    assert notices == (
+        "category: 2 values are not a known category: 'a', 'b'",
+        "country: 2,000 values are not a known country code: 'X00', 'X01', 'X02' and 1,997 more",
+    )
+
+
+def test_years_before_1000_round_trip():
+    vocab = Vocabulary(year_min=800, year_max=2019)
+    state, notices = FilterState.from_query_params({"years": "0800-0950"}, vocab)
+    assert state.years == (800, 950) and notices == ()
+    assert state.to_query_params() == {"years": "0800-0950"}
+    assert FilterState.from_query_params(state.to_query_params(), vocab)[0] == state
+
+
+def test_stated_reads_in_the_caption_and_the_url():
+    state = FilterState(stated=True)
+    assert state.to_query_params() == {"stated": "1"}
+    assert state.describe() == "All events with date and place as stated (nothing inferred)."
+
+
+def test_a_reversed_range_is_read_the_right_way_round_and_says_so():
+    state, notices = FilterState.from_query_params({"years": "2019-2010"}, VOCAB)
+    assert state.years == (2010, 2019)
+    assert notices == ("years: '2019-2010' read as 2010-2019",)

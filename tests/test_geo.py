@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard.geo import enrich, points_near_countries, split_list
+from dashboard.geo import enrich, points_near_countries
+from dashboard.lists import split_list
 from tests.conftest import enriched, row
 
 

@@ -61,7 +61,7 @@ CASES = [
         "latin1.csv",
         1,
         (
-            "latin1.csv:3: -: not UTF-8 (byte 0xE9 at offset 365); read as Windows-1252/Latin-1: "
+            "latin1.csv:3: -: not UTF-8 (byte 0xE9 at offset 413); read as Windows-1252/Latin-1: "
             "check accented characters (warning: row kept)",
         ),
         frozenset({SGP, VLAD}),
@@ -442,59 +442,26 @@ def _big_table(path: Path) -> None:
             text = HOSTILE_TEXTS[i % len(HOSTILE_TEXTS)]
             lat = "95" if i % BAD_EVERY == 0 else "1.2897"
             value, unit, category = (str(-i - 0.5), "USD", "trade") if i % 3 == 0 else ("", "", "summit")
-            writer.writerow(
-                [
-                    f"big-{i}",
-                    text,
-                    text,
-                    category,
-                    "2018-11-14",
-                    "",
-                    "false",
-                    "",
-                    text[:100],
-                    "SGP",
-                    lat,
-                    "103.8501",
-                    "RUS;SGP",
-                    "ASEAN",
-                    value,
-                    unit,
-                    "1",
-                    text,
-                ]
-            )
-
-
-def test_100k_rows_load_export_and_reload(tmp_path):
-    path = tmp_path / "big.csv"
-    _big_table(path)
-    reference = _dataset("crlf.csv").reference
-    result = load_events(path, reference, ARTICLES)
-    bad = range(0, BIG, BAD_EVERY)
-    assert result.rows_read == BIG
-    assert result.rows_skipped == len(bad)
-    assert set(result.frame["event_id"]) == {f"big-{i}" for i in range(BIG) if i % BAD_EVERY}
-    # Line numbers count the physical lines of quoted newlines before each bad row.
-    # Each line break in a text adds four physical lines (title, summary, place, evidence).
-    lines, line = {}, 2
-    for i in range(max(bad) + 1):
-        lines[i] = line
-        text = HOSTILE_TEXTS[i % len(HOSTILE_TEXTS)]
-        line += 1 + 4 * (text.count("\n") + text.count("\r"))
-    assert [str(p) for p in result.problems] == [
-        f"big.csv:{lines[i]}: lat: 95 is outside -90..90" for i in bad
-    ]
-    frame = result.frame
-    assert frame.loc[frame["event_id"] == "big-3", "value"].item() == -3.5
-    assert frame.loc[frame["event_id"] == "big-1", "title"].item() == "+cmd|' /C calc'!A0"
-
-    raw = to_csv_bytes(frame)
-    cells = [r["title"] for r in _cells(raw)[: len(HOSTILE_TEXTS)]]
-    assert not any(c.startswith(TRIGGERS) for c in cells)
-    again = load_events(raw, reference, ARTICLES, name="big-export.csv")
-    assert again.ok, [str(p) for p in again.problems[:5]]
-    pd.testing.assert_frame_equal(frame, again.frame)
+            cells = {
+                "event_id": f"big-{i}",
+                "title": text,
+                "summary": text,
+                "category": category,
+                "date_start": "2018-11-14",
+                "date_inferred": "false",
+                "place_inferred": "false",
+                "place": text[:100],
+                "country_iso3": "SGP",
+                "lat": lat,
+                "lon": "103.8501",
+                "participants": "RUS;SGP",
+                "organisations": "ASEAN",
+                "value": value,
+                "unit": unit,
+                "article": "1",
+                "evidence": text,
+            }
+            writer.writerow([cells.get(c, "") for c in EVENT_COLUMNS])
 
 
 def _problems(n: int) -> str:

@@ -22,9 +22,6 @@ from tests.conftest import REPO
 DATA = Path(__file__).resolve().parent / "data" / "imports"
 ACLED_FILE = DATA / "acled_sample.csv"
 GDELT_FILE = DATA / "gdelt_sample.export.CSV"
-# The date note's column: `inference_note` before the schema named it `date_inference_note`.
-DATE_NOTE = "date_inference_note" if "date_inference_note" in schema.EVENT_COLUMNS else "inference_note"
-HAS_PLACE_FLAG = "place_inferred" in schema.EVENT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +116,10 @@ def test_reduced_precision_is_flagged_with_a_note(acled_run, real_ref):
     frame = loaded(acled_run[1], real_ref)
     row = frame.loc["acled-rus1002"]
     assert (row["date_start"], row["date_end"], row["date_inferred"]) == ("2019-04", "2019-05", True)
-    assert "time_precision 2" in row[DATE_NOTE] and "2019-04-30" in row[DATE_NOTE]
+    assert "time_precision 2" in row["date_inference_note"] and "2019-04-30" in row["date_inference_note"]
     assert frame.loc["acled-rus1003", "date_end"] == "2020"
 
 
-@pytest.mark.skipif(not HAS_PLACE_FLAG, reason="the schema has no place_inferred column yet")
 @pytest.mark.parametrize(
     ("event_id", "flag", "words"),
     [
@@ -220,7 +216,6 @@ def test_gdelt_long_url_is_cut_and_flagged(gdelt_run, real_ref):
     assert "URL is cut" in row["summary"]
 
 
-@pytest.mark.skipif(not HAS_PLACE_FLAG, reason="the schema has no place_inferred column yet")
 def test_gdelt_country_level_point_is_flagged_as_a_centroid(gdelt_run, real_ref):
     frame = loaded(gdelt_run[1], real_ref)
     assert str(frame.loc["gdelt-900000008", "place_inferred"]).lower() == "true"
@@ -398,7 +393,7 @@ def test_assemble_orders_columns_by_the_schema():
         {"event_id": ["a"], "date_inference_note": ["why"], "place_inferred": ["true"]}, 1
     )
     assert list(frame.columns) == list(schema.EVENT_COLUMNS)
-    assert frame.loc[0, DATE_NOTE] == "why"
+    assert frame.loc[0, "date_inference_note"] == "why"
 
 
 def test_seen_ids_catch_repeats_within_and_across_batches():

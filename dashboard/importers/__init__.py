@@ -108,13 +108,17 @@ def add_command(sub) -> None:
     cmd.add_argument("format", choices=sorted(FORMATS), help="the file's dataset")
     cmd.add_argument("file", help="the dataset file (ACLED CSV export; GDELT 2.0 *.export.CSV)")
     cmd.add_argument("-o", "--output", required=True, help="folder to write events.csv and sources.csv to")
-    cmd.add_argument("--geodata", default=str(GEODATA_DIR), help="folder of reference geodata")
+    cmd.add_argument(
+        "--geodata", help="folder of reference geodata (default: geodata/, or $SUMMIT_ATLAS_GEODATA)"
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Run `import`; exit 1 if the file could not be read as that format, else 0."""
+    from dashboard.dataset import geodata_path  # dataset imports the CLI's world; keep this module light
+
     try:
-        result = run_import(args.format, args.file, args.output, geodata=args.geodata)
+        result = run_import(args.format, args.file, args.output, geodata=geodata_path(args.geodata))
     except OSError as exc:
         print(f"{args.file}: cannot import: {exc}")
         return 1

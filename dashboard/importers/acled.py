@@ -59,14 +59,14 @@ from dashboard.importers.common import (
     cut,
     iso_names,
     iso_numeric,
-    join_list,
     load_crosswalk,
     max_length,
     parse_numbers,
-    show,
     slug,
     sources_frame,
 )
+from dashboard.lists import join_list
+from dashboard.reading import show_value
 
 DATASET = "ACLED"
 PUBLISHER = "Armed Conflict Location & Event Data Project (ACLED)"
@@ -258,27 +258,32 @@ class _Converter:
         ids = df["event_id_cnty"].map(lambda v: f"acled-{slug(v)}" if slug(v) else "")
         drop((ids == "").to_numpy(), "event_id_cnty", "empty: the record has no id", "no id")
         too_long = (ids.str.len() > max_length("event_id")).to_numpy()
-        drop(too_long, "event_id_cnty", lambda i: f"{show(df['event_id_cnty'].iat[i])} is too long", "no id")
+        drop(
+            too_long,
+            "event_id_cnty",
+            lambda i: f"{show_value(df['event_id_cnty'].iat[i])} is too long",
+            "no id",
+        )
 
         when = df["event_date"].map(self._date)
         drop(
             when.isna().to_numpy(),
             "event_date",
-            lambda i: f"{show(df['event_date'].iat[i])} is not a date (YYYY-MM-DD or 'DD Month YYYY')",
+            lambda i: f"{show_value(df['event_date'].iat[i])} is not a date (YYYY-MM-DD or 'DD Month YYYY')",
             "bad date",
         )
         precision = df["time_precision"].str.strip()
         drop(
             ~precision.isin(list(TIME_PRECISION)).to_numpy(),
             "time_precision",
-            lambda i: f"{show(precision.iat[i])} is not 1, 2 or 3",
+            lambda i: f"{show_value(precision.iat[i])} is not 1, 2 or 3",
             "bad precision",
         )
         geo_precision = df["geo_precision"].str.strip()
         drop(
             ~geo_precision.isin(list(GEO_PRECISION)).to_numpy(),
             "geo_precision",
-            lambda i: f"{show(geo_precision.iat[i])} is not 1, 2 or 3",
+            lambda i: f"{show_value(geo_precision.iat[i])} is not 1, 2 or 3",
             "bad precision",
         )
 
@@ -288,13 +293,13 @@ class _Converter:
         drop(
             bad_lat,
             "latitude",
-            lambda i: f"{show(df['latitude'].iat[i])} is not a latitude (-90..90)",
+            lambda i: f"{show_value(df['latitude'].iat[i])} is not a latitude (-90..90)",
             "bad coordinates",
         )
         drop(
             bad_lon,
             "longitude",
-            lambda i: f"{show(df['longitude'].iat[i])} is not a longitude (-180..180)",
+            lambda i: f"{show_value(df['longitude'].iat[i])} is not a longitude (-180..180)",
             "bad coordinates",
         )
 
@@ -316,7 +321,7 @@ class _Converter:
             country == "",
             "iso",
             lambda i: (
-                f"{show(iso.iat[i])} is not an ISO 3166 code of a country in the reference, and the "
+                f"{show_value(iso.iat[i])} is not an ISO 3166 code of a country in the reference, and the "
                 f"point ({lat[i]}, {lon[i]}) lies in no country"
             ),
             "no country",
@@ -330,7 +335,7 @@ class _Converter:
                 "latitude,longitude",
                 lambda i: (
                     f"point ({lat[i]}, {lon[i]}) is more than 25 km outside {country[i]} "
-                    f"(ACLED iso {iso.iat[i]}, country {show(df['country'].iat[i])})"
+                    f"(ACLED iso {iso.iat[i]}, country {show_value(df['country'].iat[i])})"
                 ),
                 "point outside its country",
             )
@@ -364,7 +369,9 @@ class _Converter:
         place_inferred = ["true" if note else "false" for note in geo_notes]
 
         actors = sub[["actor1", "actor2", "assoc_actor_1", "assoc_actor_2"]].to_numpy(dtype=object)
-        participants = [join_list(c for a in row for c in self._countries(a)) for row in actors]
+        participants = [
+            join_list(dict.fromkeys(c for a in row for c in self._countries(a))) for row in actors
+        ]
 
         ev_limit = max_length("evidence")
         evidence, summary, title, place = [], [], [], []

@@ -15,7 +15,7 @@ import hashlib
 import io
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,9 +26,9 @@ import pandas as pd
 import shapely
 
 from dashboard import schema
-from dashboard.data import Problem
 from dashboard.export import neutralise, to_csv_bytes
 from dashboard.geo import GEODATA_DIR, SPATIAL_TOLERANCE_KM, Reference
+from dashboard.reading import Problem
 
 #: Reports progress: a fraction between 0 and 1, and what is happening.
 Progress = Callable[[float, str], None]
@@ -40,19 +40,10 @@ KEPT_PROBLEMS = 200
 ELLIPSIS = "…"
 _KM_PER_DEGREE = 111.32
 
-#: Our columns an importer may fill. Older schemas called the date note `inference_note` and had
-#: no place flag: `assemble` writes the date note under whichever name the schema uses and
-#: leaves out columns the schema does not have.
-_ALIASES = {"inference_note": "date_inference_note"}
-
 
 def max_length(column: str) -> int | None:
-    """The schema's length limit of a column (under its current or former name)."""
-    limits = schema.MAX_LENGTH
-    if column in limits:
-        return limits[column]
-    former = {v: k for k, v in _ALIASES.items()}.get(column)
-    return limits.get(former) if former else None
+    """The schema's length limit of a column, if it has one."""
+    return schema.MAX_LENGTH.get(column)
 
 
 # ----- the report --------------------------------------------------------------------------
@@ -335,24 +326,15 @@ def parse_numbers(values: pd.Series) -> np.ndarray:
     return num
 
 
-def show(value: str, limit: int = 40) -> str:
-    """Quote a bad value for a message, shortened so a long cell stays readable."""
-    text = value if len(value) <= limit else value[: limit - 1] + ELLIPSIS
-    return repr(text)
-
-
-def join_list(items: Iterable[str]) -> str:
-    return schema.LIST_SEPARATOR.join(dict.fromkeys(i for i in items if i))
-
-
 # ----- writing -----------------------------------------------------------------------------
 
 
 def assemble(columns: dict[str, object], n: int) -> pd.DataFrame:
-    """A frame of our schema, in EVENT_COLUMNS order, from cells keyed by column name."""
+    """A frame of our schema, in EVENT_COLUMNS order, from cells keyed by column name (a column
+    the importer does not fill is empty: the schema, not the importer, lists the columns)."""
     data = {}
     for col in schema.EVENT_COLUMNS:
-        value = columns.get(_ALIASES.get(col, col), columns.get(col, ""))
+        value = columns.get(col, "")
         if isinstance(value, str):
             value = [value] * n
         numeric = col in schema.NUMERIC_COLUMNS or col in schema.INTEGER_COLUMNS

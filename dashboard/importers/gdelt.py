@@ -55,9 +55,10 @@ from dashboard.importers.common import (
     load_crosswalk,
     max_length,
     parse_numbers,
-    show,
     sources_frame,
 )
+from dashboard.lists import join_list
+from dashboard.reading import show_value
 
 DATASET = "GDELT 2.0 Event Database"
 PUBLISHER = "The GDELT Project"
@@ -263,14 +264,14 @@ class _Converter:
         drop(
             ~raw_id.str.fullmatch(r"[0-9]{1,30}").to_numpy(dtype=bool),
             "GLOBALEVENTID",
-            lambda i: f"{show(raw_id.iat[i])} is not a whole number",
+            lambda i: f"{show_value(raw_id.iat[i])} is not a whole number",
             "no id",
         )
         day = np.array([self._date(v) for v in col["SQLDATE"]], dtype=object)
         drop(
             day == "",
             "SQLDATE",
-            lambda i: f"{show(col['SQLDATE'][i])} is not a date YYYYMMDD",
+            lambda i: f"{show_value(col['SQLDATE'][i])} is not a date YYYYMMDD",
             "bad date",
         )
         lat_text = pd.Series(col["ActionGeo_Lat"], dtype=object)
@@ -287,7 +288,9 @@ class _Converter:
         drop(
             bad,
             "ActionGeo_Lat,ActionGeo_Long",
-            lambda i: f"({show(lat_text.iat[i])}, {show(lon_text.iat[i])}) is not a point on the globe",
+            lambda i: (
+                f"({show_value(lat_text.iat[i])}, {show_value(lon_text.iat[i])}) is not a point on the globe"
+            ),
             "bad coordinates",
         )
         country = np.full(n, "", dtype=object)
@@ -319,7 +322,7 @@ class _Converter:
                         codes.append(c)
                 elif c:
                     dropped[c] += 1
-            participants.append(";".join(codes))
+            participants.append(join_list(codes))
 
         geo_notes = [GEO_TYPES.get(t.strip(), UNKNOWN_GEO_TYPE) for t in col["ActionGeo_Type"]]
         names = self.reference.country_names

@@ -8,9 +8,10 @@ import streamlit as st
 
 from dashboard.dataset import events_path
 from dashboard.formatting import escape_markdown as esc
+from dashboard.reference import ReferenceDataError
 from dashboard.ui import components, loaders
 from dashboard.ui.context import PageContext, set_context
-from dashboard.ui.state import sidebar_filters, url_notices
+from dashboard.ui.state import KEYS, sidebar_filters, url_notices
 
 PAGES = Path(__file__).resolve().parent / "pages"
 MAX_UPLOAD_MB = 20  # keep in step with server.maxUploadSize in .streamlit/config.toml
@@ -27,7 +28,7 @@ def main(cli_events: str | None = None) -> None:
         upload = st.file_uploader(
             "Events table (CSV), or an ACLED or GDELT file",
             type=["csv", "tsv", "txt"],
-            key="upload",
+            key=KEYS.upload,
             help=f"A CSV in the events.csv schema, an ACLED CSV export, or a GDELT 2.0 events file "
             f"(61 tab-separated columns), at most {MAX_UPLOAD_MB} MB. ACLED and GDELT files are "
             "converted as `python -m dashboard import` does. It is validated, used in this browser "
@@ -36,6 +37,7 @@ def main(cli_events: str | None = None) -> None:
         st.caption(f"Our CSV, ACLED CSV or GDELT events, up to {MAX_UPLOAD_MB} MB; seen by you alone.")
         tiles = st.toggle(
             "Online map tiles",
+            key=KEYS.tiles,
             value=False,
             help="Off: the country shapes are the basemap and the map works offline.",
         )
@@ -46,6 +48,11 @@ def main(cli_events: str | None = None) -> None:
         else:
             loaders.forget_upload()
             dataset = loaders.dataset_from_path(events_path(cli_events))
+    except ReferenceDataError as exc:
+        # The reference files' fault, listed as such; no events table is checked against them.
+        listed = "\n".join(f"- {esc(str(p))}" for p in exc.problems[: components.MAX_PROBLEMS_SHOWN])
+        st.error(f"The reference data could not be loaded, so no events table was checked:\n\n{listed}")
+        st.stop()
     except (OSError, ValueError) as exc:
         st.error(f"The reference data could not be loaded: {esc(str(exc))}")
         st.stop()
@@ -59,6 +66,8 @@ def main(cli_events: str | None = None) -> None:
 
     for notice in url_notices():
         st.warning(f"Ignored in the URL: {esc(notice)}", icon=":material/warning:")
+    for notice in dataset.notices:
+        st.info(esc(notice), icon=":material/cached:")
     components.load_report(dataset)
     report = loaders.upload_import_report() if upload is not None else None
     if report is not None:

@@ -14,8 +14,8 @@ import streamlit as st
 from dashboard.dataset import Dataset
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import format_value, plural
-from dashboard.geo import split_list
 from dashboard.layers import LegendItem
+from dashboard.lists import split_list
 
 MAX_PROBLEMS_SHOWN = 500
 
@@ -60,7 +60,7 @@ def event_card(row: pd.Series, dataset: Dataset, titles: dict[int, str]) -> None
         st.markdown(f"**{esc(row['title'])}**  \n`{esc(row['category'])}` · `{esc(row['event_id'])}`")
         when = esc(date_text(row))
         if row["date_inferred"]:
-            when += f" · **inferred**: {esc(row['inference_note'])}"
+            when += f" · **inferred**: {esc(row['date_inference_note'])}"
         where = ", ".join(x for x in (row["place"], names.get(row["country_iso3"], row["country_iso3"])) if x)
         st.markdown(f":material/event: {when}  \n:material/place: {esc(where) or 'no place named'}")
         if row["summary"]:
@@ -87,7 +87,17 @@ def event_cards(events: pd.DataFrame, dataset: Dataset, limit: int = 30) -> None
 
 
 def load_report(dataset: Dataset) -> None:
-    """How many rows were loaded and skipped, and every problem, in an expander."""
+    """The reference data's problems, then how many rows were loaded and skipped, and every
+    problem, each in an expander."""
+    reference = dataset.reference
+    if reference.problems:
+        skipped = sum(p.severity == "error" for p in reference.problems)
+        st.warning(
+            f"Reference data ({esc(reference.label)}/): {plural(len(reference.problems), 'problem')}, "
+            f"{plural(skipped, 'reference row')} skipped. What they describe may be missing from the map."
+        )
+        with st.expander(f"Problems in the reference data ({len(reference.problems)})"):
+            _problem_table(reference.problems)
     result = dataset.result
     problems = list(dataset.source_problems) + list(result.problems)
     if not problems:
@@ -98,19 +108,25 @@ def load_report(dataset: Dataset) -> None:
         f"skipped {result.rows_skipped}. {plural(len(problems), 'problem')} ({errors} skip a row)."
     )
     with st.expander(f"Problems in {esc(dataset.label)} ({len(problems)})"):
-        shown = problems[:MAX_PROBLEMS_SHOWN]
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "file": [p.file for p in shown],
-                    "line": [p.line for p in shown],
-                    "column": [p.column for p in shown],
-                    "problem": [p.reason for p in shown],
-                    "outcome": ["row skipped" if p.severity == "error" else "row kept" for p in shown],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-        if len(problems) > len(shown):
-            st.caption(f"First {len(shown)} shown; run `python -m dashboard validate` for all.")
+        _problem_table(problems)
+
+
+def _problem_table(problems) -> None:
+    """Problems as a table of text (never Markdown); line 0 is a file as a whole, not a row."""
+    shown = problems[:MAX_PROBLEMS_SHOWN]
+    outcomes = {"error": "row skipped", "warning": "row kept"}
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "file": [p.file for p in shown],
+                "line": [p.line for p in shown],
+                "column": [p.column for p in shown],
+                "problem": [p.reason for p in shown],
+                "outcome": [outcomes[p.severity] if p.line else "-" for p in shown],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    if len(problems) > len(shown):
+        st.caption(f"First {len(shown)} shown; run `python -m dashboard validate` for all.")

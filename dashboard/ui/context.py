@@ -9,8 +9,7 @@ import streamlit as st
 
 from dashboard.dataset import Dataset
 from dashboard.filters import FilterState
-
-CONTEXT_KEY = "page_context"
+from dashboard.ui.state import KEYS
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,8 +30,8 @@ class PageContext:
 
 def set_context(ctx: PageContext) -> None:
     """Hand this run's context to the page script st.navigation runs next (same session)."""
-    st.session_state[CONTEXT_KEY] = ctx
+    st.session_state[KEYS.page_context] = ctx
 
 
 def current_context() -> PageContext:
-    return st.session_state[CONTEXT_KEY]
+    return st.session_state[KEYS.page_context]

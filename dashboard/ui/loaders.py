@@ -18,23 +18,29 @@ import streamlit as st
 
 from dashboard import importers
 from dashboard.data import DEFAULT_SOURCES, load_sources
-from dashboard.dataset import Dataset, build_dataset, load_reference_and_sources, sources_path
-from dashboard.geo import GEODATA_DIR
+from dashboard.dataset import Dataset, build_dataset, geodata_path, load_reference_and_sources, sources_path
 from dashboard.importers import ImportReport
+from dashboard.ui.state import KEYS
 
-UPLOAD_KEY = "uploaded_dataset"
 #: Tables from this size up show a status box and a progress bar while they load.
 PROGRESS_MIN_BYTES = 1_000_000
 
 
+def reference_and_sources():
+    """The reference folder ($SUMMIT_ATLAS_GEODATA or geodata/) and sources, read once per folder."""
+    return _reference_and_sources(str(geodata_path()), str(DEFAULT_SOURCES))
+
+
 @st.cache_resource(show_spinner="Loading country shapes and sources…")
-def reference_and_sources(geodata: str = str(GEODATA_DIR), sources: str = str(DEFAULT_SOURCES)):
+def _reference_and_sources(geodata: str, sources: str):
     return load_reference_and_sources(geodata, sources)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _dataset_slot(path: str, mtime_ns: int, size: int) -> dict:
-    """A shared holder per file version; mtime and size are in the key so an edited file is read again.
+def _dataset_slot(path: str, mtime_ns: int, size: int, ctime_ns: int, reference: str) -> dict:
+    """A shared holder per file version. Size, mtime and ctime are in the key so an edited file
+    is read again: a same-size edit with its mtime set back still changes the ctime, which no
+    user call can restore. The reference data's fingerprint is in it too (another geodata folder).
 
     The dataset is built outside the cached function, so the build can draw its progress bar.
     """
@@ -43,16 +49,16 @@ def _dataset_slot(path: str, mtime_ns: int, size: int) -> dict:
 
 def dataset_from_path(path: Path) -> Dataset:
     """A table given by path, checked against the sources.csv beside it if it has one."""
+    reference, sources, problems = reference_and_sources()
     try:
         stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size)
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns)
     except OSError:
-        key = (0, 0)  # build_dataset reports the unreadable file as a problem
-    slot = _dataset_slot(str(path), *key)
+        key = (0, 0, 0)  # build_dataset reports the unreadable file as a problem
+    slot = _dataset_slot(str(path), *key, reference.fingerprint())
     if "dataset" not in slot:
         with slot["lock"]:
             if "dataset" not in slot:
-                reference, sources, problems = reference_and_sources()
                 own = sources_path(path)
                 if own != DEFAULT_SOURCES:
                     sources, problems = load_sources(own)
@@ -86,7 +92,7 @@ def dataset_from_upload(name: str, raw: bytes) -> Dataset:
     and checked against its own one-row sources table (the file it came from).
     """
     digest = hashlib.sha256(raw).hexdigest()
-    held = st.session_state.get(UPLOAD_KEY)
+    held = st.session_state.get(KEYS.uploaded_dataset)
     if held is not None and held[0] == digest:
         return held[1]
     reference, sources, problems = reference_and_sources()
@@ -104,15 +110,15 @@ def dataset_from_upload(name: str, raw: bytes) -> Dataset:
         return build_dataset(events, reference, result.sources, (), name=name, progress=rest)
 
     dataset = _with_progress(len(raw), name, build)
-    st.session_state[UPLOAD_KEY] = (digest, dataset, report)
+    st.session_state[KEYS.uploaded_dataset] = (digest, dataset, report)
     return dataset
 
 
 def upload_import_report() -> ImportReport | None:
     """What converting this session's upload did, if it was an ACLED or GDELT file."""
-    held = st.session_state.get(UPLOAD_KEY)
+    held = st.session_state.get(KEYS.uploaded_dataset)
     return held[2] if held is not None else None
 
 
 def forget_upload() -> None:
-    st.session_state.pop(UPLOAD_KEY, None)
+    st.session_state.pop(KEYS.uploaded_dataset, None)

@@ -1,29 +1,42 @@
 """The sidebar and the URL: one `FilterState` per session, mirrored in the query string.
 
 On a session's first run the state comes from the URL (untrusted: invalid values are dropped
-with a notice). Widgets are seeded from the state, and every run writes the state back to the
+with a notice). The sidebar's widgets are drawn from the filter table (`filters.FIELDS`), one
+widget per field that has one, seeded from the state; every run writes the state back to the
 URL, so any view can be shared by copying the address bar. Pages change the state only through
-`commit`.
+`commit`, and every `session_state` key the app uses is named here.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import streamlit as st
 
 from dashboard.dataset import Dataset
-from dashboard.filters import PARAMS, FilterState, Vocabulary
-from dashboard.schema import CATEGORIES
+from dashboard.filters import FIELDS, PARAMS, Field, FilterState, Vocabulary
 
 STATE_KEY = "filter_state"
 NOTICES_KEY = "url_notices"
-WIDGETS = {
-    "years": "w_years",
-    "categories": "w_category",
-    "orgs": "w_org",
-    "countries": "w_country",
-    "articles": "w_article",
-    "q": "w_q",
-}
+#: The widget of each filter field, by field name: `w_<url parameter>`.
+WIDGETS: dict[str, str] = {f.name: f"w_{f.param}" for f in FIELDS if f.widget}
+#: Every other session_state key of the app: widgets pages draw, and what pages keep.
+KEYS = SimpleNamespace(
+    view="w_view",
+    members="w_members",
+    upload="upload",
+    uploaded_dataset="uploaded_dataset",
+    tiles="w_tiles",
+    data_table="data-table",
+    data_page="w_data_page",
+    clear_event="clear-event",
+    page_context="page_context",
+)
+
+
+def map_key(view: str) -> str:
+    """The map chart's key: one per mode, so each keeps its own zoom and selection."""
+    return f"map-{view}"
 
 
 def current(vocab: Vocabulary) -> FilterState:
@@ -51,9 +64,16 @@ def commit(state: FilterState) -> None:
             del st.query_params[key]
 
 
-def _seed(key: str, value) -> None:
-    if key not in st.session_state:
-        st.session_state[key] = value
+def clear_event() -> None:
+    """Drop the selected event (a button's callback)."""
+    state = st.session_state.get(STATE_KEY)
+    if state is not None:
+        st.session_state[STATE_KEY] = state.replace(event="")
+
+
+def filter_to_country(iso3: str) -> None:
+    """Set the country filter to one country (a button's callback)."""
+    st.session_state[WIDGETS["countries"]] = [iso3]
 
 
 def _reset() -> None:
@@ -63,71 +83,69 @@ def _reset() -> None:
     st.session_state[STATE_KEY] = FilterState(view=old.view, members=old.members)
 
 
+# ----- one renderer per kind of widget: (draw, read back) ----------------------------------------
+
+
+def _to_widget(f: Field, value, vocab: Vocabulary):
+    if f.widget == "years":
+        return value or (vocab.year_min, vocab.year_max)
+    if f.widget == "multiselect":
+        return list(value)
+    return value
+
+
+def _draw(f: Field, sb, vocab: Vocabulary):
+    key = WIDGETS[f.name]
+    if f.widget == "years":
+        lo, hi = vocab.year_min, vocab.year_max
+        if lo < hi:
+            return sb.slider(f.label, min_value=lo, max_value=hi, key=key)
+        sb.caption(f"All dated events are from {lo}.")
+        return (lo, hi)
+    if f.widget == "multiselect":
+        # Offer what the data uses, plus whatever is selected (a shared URL may name more).
+        options = list(dict.fromkeys([*f.options(vocab), *st.session_state[key]]))
+        label = f.option_label or (lambda v, _vocab: str(v))
+        return sb.multiselect(
+            f.label,
+            options,
+            key=key,
+            format_func=lambda v: label(v, vocab),
+            placeholder=f.placeholder,
+            help=f.help,
+        )
+    if f.widget == "toggle":
+        return sb.toggle(f.label, key=key, help=f.help)
+    if f.widget == "text":
+        return sb.text_input(f.label, key=key, max_chars=200, placeholder=f.placeholder)
+    raise ValueError(f"filter {f.name!r} has an unknown widget kind {f.widget!r}")
+
+
+def _from_widget(f: Field, value, vocab: Vocabulary):
+    """A widget's value in the state's terms, canonical as the URL parser makes it."""
+    if f.widget == "years":
+        lo, hi = int(value[0]), int(value[1])
+        return None if (lo, hi) == (vocab.year_min, vocab.year_max) else (lo, hi)
+    if f.widget == "multiselect":
+        return f.parse(",".join(str(v) for v in value), vocab)[0] if value else ()
+    if f.widget == "toggle":
+        return bool(value)
+    return f.parse(value or "", vocab)[0]
+
+
 def sidebar_filters(dataset: Dataset, sb) -> FilterState:
     """Draw the filter widgets into the sidebar container `sb`; return the state they describe."""
     vocab = dataset.vocabulary()
     state = current(vocab)
-    ref = dataset.reference
-    lo, hi = vocab.year_min, vocab.year_max
-    _seed(WIDGETS["years"], state.years or (lo, hi))
-    _seed(WIDGETS["categories"], list(state.categories))
-    _seed(WIDGETS["orgs"], list(state.orgs))
-    _seed(WIDGETS["countries"], list(state.countries))
-    _seed(WIDGETS["articles"], list(state.articles))
-    _seed(WIDGETS["q"], state.q)
-
     sb.header("Filters")
-    if lo < hi:
-        years = sb.slider("Years", min_value=lo, max_value=hi, key=WIDGETS["years"])
-    else:
-        years = (lo, hi)
-        sb.caption(f"All dated events are from {lo}.")
-    categories = sb.multiselect(
-        "Kinds of event", list(CATEGORIES), key=WIDGETS["categories"], placeholder="All kinds"
-    )
-    used_orgs = set(dataset.codes_in_use("organisations"))
-    org_options = sorted(used_orgs | set(st.session_state[WIDGETS["orgs"]]), key=str.lower)
-    orgs = sb.multiselect(
-        "Organisations and forums",
-        org_options,
-        key=WIDGETS["orgs"],
-        format_func=lambda a: f"{a} · {ref.org_names.get(a, a)}" if ref.org_names.get(a, a) != a else a,
-        placeholder="All organisations",
-    )
-    names = ref.country_names
-    used = set(dataset.codes_in_use("participants")) | set(dataset.codes_in_use("country_iso3"))
-    country_options = sorted(
-        used | set(st.session_state[WIDGETS["countries"]]), key=lambda c: names.get(c, c)
-    )
-    countries = sb.multiselect(
-        "Countries",
-        country_options,
-        key=WIDGETS["countries"],
-        format_func=lambda c: names.get(c, c),
-        placeholder="All countries",
-        help="Events where the country takes part or is the place.",
-    )
-    titles = dict(zip(dataset.sources["article"], dataset.sources["title"], strict=True))
-    articles = sb.multiselect(
-        "Source article",
-        sorted(titles),
-        key=WIDGETS["articles"],
-        format_func=lambda a: f"{a}. {titles.get(a, '')}",
-        placeholder="All articles",
-    )
-    q = sb.text_input(
-        "Search text", key=WIDGETS["q"], max_chars=200, placeholder="title, summary, evidence or place"
-    )
+    changes = {}
+    for f in FIELDS:
+        if not f.widget:
+            continue
+        st.session_state.setdefault(WIDGETS[f.name], _to_widget(f, getattr(state, f.name), vocab))
+        changes[f.name] = _from_widget(f, _draw(f, sb, vocab), vocab)
     sb.button("Reset filters", on_click=_reset, width="stretch")
-
-    new = state.replace(
-        years=None if tuple(years) == (lo, hi) else (int(years[0]), int(years[1])),
-        categories=tuple(c for c in CATEGORIES if c in categories),
-        orgs=tuple(orgs),
-        countries=tuple(countries),
-        articles=tuple(sorted(int(a) for a in articles)),
-        q=" ".join(q.split()),
-    )
+    new = state.replace(**changes)
     commit(new)
     return new
 

@@ -1,6 +1,149 @@
-"""Page script for st.navigation: draws the data page with this run's context."""
+"""Data page: the filtered rows, their downloads (exactly what is shown) and how to cite them."""
 
-from dashboard.ui import data_page
-from dashboard.ui.context import current_context
+from __future__ import annotations
 
-data_page.render(current_context())
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from dashboard.export import FORMATS, ExportContext
+from dashboard.formatting import escape_markdown as esc
+from dashboard.formatting import format_value
+from dashboard.ui import components
+from dashboard.ui.context import PageContext, current_context
+from dashboard.ui.state import KEYS, commit
+
+#: Rows the table shows at once; a larger selection is paged (the downloads hold every row).
+PAGE_SIZE = 1000
+
+SHOWN_COLUMNS = [
+    "date_start",
+    "date_end",
+    "title",
+    "category",
+    "place",
+    "country_name",
+    "participants",
+    "organisations",
+    "figure",
+    "date_inferred",
+    "place_inferred",
+    "article",
+    "evidence",
+    "event_id",
+]
+
+
+def render(ctx: PageContext) -> None:
+    st.title("Data")
+    rows = ctx.rows
+    st.markdown(f"**{esc(ctx.sentence)}** {len(rows):,} of {len(ctx.dataset.events):,} events.")
+    if rows.empty:
+        st.info("No events match these filters, so there is nothing to download. Clear a filter to see rows.")
+    download_buttons(ctx)
+    # Same rows, same order as the downloads (the dataset is kept in date order, geo.enrich);
+    # the table shows one page at a time, so its cost is bounded by the page, not the table.
+    start = _page_start(len(rows))
+    page = rows.iloc[start : start + PAGE_SIZE]
+    # The table shows figures as people read them; the downloads keep value and unit apart.
+    shown = page.assign(figure=[format_value(v, u) for v, u in zip(page["value"], page["unit"], strict=True)])
+    table = shown[SHOWN_COLUMNS]
+    picked = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * max(len(table), 1), 560),
+        on_select="rerun",
+        selection_mode="single-row",
+        key=KEYS.data_table,
+        column_config={
+            "date_start": st.column_config.TextColumn(
+                "start", help="ISO date at the precision the text gives"
+            ),
+            "date_end": st.column_config.TextColumn("end"),
+            "title": st.column_config.TextColumn("title", width="medium"),
+            "country_name": st.column_config.TextColumn("country"),
+            "participants": st.column_config.TextColumn("participants", help="ISO3 codes of states"),
+            "figure": st.column_config.TextColumn("figure", help="value and unit as stated"),
+            "date_inferred": st.column_config.CheckboxColumn(
+                "date inferred", help="the date is implied by the text, not stated"
+            ),
+            "place_inferred": st.column_config.CheckboxColumn(
+                "place inferred", help="the place is implied by the text, not stated"
+            ),
+            "article": st.column_config.NumberColumn("article", format="%d"),
+            "evidence": st.column_config.TextColumn("evidence (verbatim)", width="large"),
+            "event_id": st.column_config.TextColumn("event id"),
+        },
+    )
+    chosen = picked["selection"]["rows"] if picked else []
+    if chosen:
+        event_id = table.iloc[chosen[0]]["event_id"]
+        commit(ctx.state.replace(event=event_id))
+        st.subheader("Selected event")
+        components.event_cards(rows[rows["event_id"] == event_id], ctx.dataset)
+
+    st.subheader("How to cite")
+    sources = ctx.dataset.sources
+    cited = sources[sources["article"].isin(rows["article"].dropna().astype(int).unique())]
+    lines = []
+    for s in cited.itertuples():
+        author = f"{s.author}, " if s.author else ""
+        publisher = f" ({s.original_publisher})" if s.original_publisher else ""
+        year = f", {s.published_year}" if s.published_year else ""
+        lines.append(f"- {esc(author)}“{esc(s.title)}”, *{esc(s.outlet)}*{esc(year)}{esc(publisher)}.")
+    st.markdown(
+        "Cite the articles the rows come from, and this dataset for the coding:\n\n"
+        + ("\n".join(lines) if lines else "- (no rows selected)")
+        + "\n\nSummit Atlas events table, "
+        + esc(f"filtered as: {ctx.sentence}")
+        + " Each row carries a verbatim evidence quote and its article number."
+    )
+
+
+def download_buttons(ctx: PageContext) -> None:
+    """One button per export format; each file is built only when its button is clicked."""
+    rows = ctx.rows
+    context = ExportContext(ctx.dataset, ctx.state, permalink=permalink(ctx.state))
+    columns = st.columns(len(FORMATS) + 1)
+    for column, fmt in zip(columns, FORMATS.values(), strict=False):
+        column.download_button(
+            f"Download {fmt.label}",
+            data=lambda fmt=fmt: fmt.write(rows, context),
+            file_name=fmt.file_name(),
+            mime=fmt.mime,
+            help=fmt.help,
+            disabled=rows.empty,
+            width="stretch",
+            on_click="ignore",
+            key=f"download-{fmt.key}",
+        )
+
+
+def permalink(state) -> str:
+    """The address of this view: the app's URL with the state's query parameters."""
+    base = str(st.context.url or "").split("?")[0]
+    query = urlencode(state.filters_only().to_query_params())
+    return f"{base}?{query}" if query else base
+
+
+def _page_start(total: int) -> int:
+    if total <= PAGE_SIZE:
+        return 0
+    pages = -(-total // PAGE_SIZE)
+    number = st.number_input(
+        f"Page (of {pages:,}; {PAGE_SIZE:,} rows each)",
+        min_value=1,
+        max_value=pages,
+        step=1,
+        key=KEYS.data_page,
+    )
+    start = (int(number) - 1) * PAGE_SIZE
+    st.caption(
+        f"Rows {start + 1:,}-{min(start + PAGE_SIZE, total):,} of {total:,}. "
+        f"The downloads hold all {total:,}."
+    )
+    return start
+
+
+render(current_context())
