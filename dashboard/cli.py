@@ -1,4 +1,5 @@
-"""Command line: `python -m dashboard validate [PATH]`, `export ...`, `figure ...` and `verify PAGE`.
+"""Command line: `python -m dashboard validate [PATH]`, `export ...`, `figure ...`, `verify PAGE`
+and `import acled|gdelt FILE -o DIR` (`dashboard.importers`).
 
 `export` runs the same load -> filter -> export path as the dashboard's download buttons, so
 for the same filters it writes the same bytes. Its filter flags come from the filter table
@@ -18,6 +19,8 @@ from dashboard.dataset import ENV_GEODATA, geodata_path, load_dataset
 from dashboard.export import FORMATS, ExportContext
 from dashboard.filters import FIELDS, FilterState
 from dashboard.formatting import plural
+from dashboard.importers import add_command as add_import_command
+from dashboard.importers import run_command as run_import_command
 from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, page_url, permalink, tool_version
 from dashboard.reference import ReferenceDataError
 from dashboard.verify import verify_page
@@ -29,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--sources", default=str(DEFAULT_SOURCES), help="sources.csv to check articles against"
+            "--sources",
+            help="sources.csv to check articles against (default: the sources.csv beside the events "
+            f"table, else {DEFAULT_SOURCES.name})",
         )
         p.add_argument(
             "--geodata", help=f"folder of reference geodata (default: geodata/, or ${ENV_GEODATA})"
@@ -65,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("page", help="the source page as a text file (see README: Where the data comes from)")
     verify.add_argument("--events", help="events CSV (default: events.csv, or $SUMMIT_ATLAS_EVENTS)")
     common(verify)
+    add_import_command(sub)
     return parser
 
 
@@ -91,6 +97,8 @@ def filter_state(args: argparse.Namespace, vocabulary) -> FilterState:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "import":
+        return run_import_command(args)
     geodata = geodata_path(args.geodata)
     try:
         dataset = load_dataset(

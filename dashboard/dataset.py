@@ -118,6 +118,17 @@ def events_path(cli_path: str | os.PathLike | None = None) -> Path:
     return DEFAULT_EVENTS
 
 
+def sources_path(events: Path, sources: Path | str | None = None) -> Path:
+    """The sources table for an events table: the one given; else a `sources.csv` in the same
+    folder as a table that is not the shipped one (an import writes one there); else ours."""
+    if sources:
+        return Path(sources)
+    sibling = Path(events).parent / "sources.csv"
+    if Path(events).resolve() != DEFAULT_EVENTS.resolve() and sibling.is_file():
+        return sibling
+    return DEFAULT_SOURCES
+
+
 def geodata_path(cli_path: str | os.PathLike | None = None) -> Path:
     """Which reference folder to use: the command line, then $SUMMIT_ATLAS_GEODATA, then geodata/."""
     if cli_path:
@@ -468,12 +479,14 @@ def _remove_stale_temporaries(folder: Path) -> None:
 def load_dataset(
     events_source: Path | str | None = None,
     geodata: Path | str | None = None,
-    sources: Path | str = DEFAULT_SOURCES,
+    sources: Path | str | None = None,
     *,
     cache_dir: Path | str | None = None,
     progress: Progress | None = None,
 ) -> Dataset:
-    reference, frame, problems = load_reference_and_sources(geodata_path(geodata), sources)
-    return build_dataset(
-        events_path(events_source), reference, frame, problems, cache_dir=cache_dir, progress=progress
+    """Load, check and enrich an events table; `sources=None` picks it with `sources_path`."""
+    path = events_path(events_source)
+    reference, frame, problems = load_reference_and_sources(
+        geodata_path(geodata), sources_path(path, sources)
     )
+    return build_dataset(path, reference, frame, problems, cache_dir=cache_dir, progress=progress)

@@ -397,3 +397,44 @@ def test_a_table_spanning_other_years_brings_the_years_widgets_into_its_range(tm
     assert at.slider(key="w_years").value == (2018, 2019)
     assert at.number_input(key=KEYS.years_from).value == 2018
     assert "years" not in at.query_params
+
+
+IMPORTS = Path(__file__).resolve().parent / "data" / "imports"
+
+
+@pytest.mark.parametrize(
+    ("name", "loaded", "dataset", "rows"),
+    [
+        ("acled_sample.csv", "7 events loaded, 0 skipped.", "ACLED", "7 of 17 rows"),
+        (
+            "gdelt_sample.export.CSV",
+            "8 events loaded, 0 skipped.",
+            "GDELT 2.0 Event Database",
+            "8 of 17 rows",
+        ),
+    ],
+)
+def test_an_acled_or_gdelt_upload_is_converted_with_its_own_sources(name, loaded, dataset, rows):
+    at = run()
+    at.file_uploader(key="upload").set_value((name, (IMPORTS / name).read_bytes(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # Labels are Markdown-escaped (names from a file never render), so match the plain parts.
+    assert any(c.value.startswith("Using ") and c.value.endswith(loaded) for c in at.caption)
+    (expander,) = [e for e in at.expander if e.label.startswith("Converted from")]
+    assert dataset in expander.label and expander.label.endswith(rows)
+    assert "not covered by the crosswalk" in expander.text[0].value
+    at.switch_page(f"{PAGES}/sources.py").run()
+    (table,) = at.dataframe
+    assert table.value["article"].tolist() == [1]
+    assert table.value["outlet"].tolist() == [dataset]
+
+
+def test_an_imported_table_from_the_environment_cites_the_sources_beside_it(tmp_path, monkeypatch):
+    from dashboard.importers import run_import
+
+    run_import("gdelt", IMPORTS / "gdelt_sample.export.CSV", tmp_path)
+    monkeypatch.setenv(ENV_EVENTS, str(tmp_path / "events.csv"))
+    at = run(page="sources")
+    assert not at.warning  # every row's article is in the sources.csv beside it
+    (table,) = at.dataframe
+    assert table.value["outlet"].tolist() == ["GDELT 2.0 Event Database"]

@@ -26,13 +26,15 @@ def main(cli_events: str | None = None) -> None:
         st.divider()
         st.subheader("Your own data")
         upload = st.file_uploader(
-            "Events table (CSV)",
-            type=["csv"],
+            "Events table (CSV), or an ACLED or GDELT file",
+            type=["csv", "tsv", "txt"],
             key=KEYS.upload,
-            help=f"A CSV in the events.csv schema, at most {MAX_UPLOAD_MB} MB. It is validated, "
-            "used in this browser session only, and never shared with other users.",
+            help=f"A CSV in the events.csv schema, an ACLED CSV export, or a GDELT 2.0 events file "
+            f"(61 tab-separated columns), at most {MAX_UPLOAD_MB} MB. ACLED and GDELT files are "
+            "converted as `python -m dashboard import` does. It is validated, used in this browser "
+            "session only, and never shared with other users.",
         )
-        st.caption(f"CSV only, up to {MAX_UPLOAD_MB} MB; seen by you alone.")
+        st.caption(f"Our CSV, ACLED CSV or GDELT events, up to {MAX_UPLOAD_MB} MB; seen by you alone.")
         tiles = st.toggle(
             "Online map tiles",
             key=KEYS.tiles,
@@ -67,6 +69,12 @@ def main(cli_events: str | None = None) -> None:
     for notice in dataset.notices:
         st.info(esc(notice), icon=":material/cached:")
     components.load_report(dataset)
+    report = loaders.upload_import_report() if upload is not None else None
+    if report is not None:
+        with st.expander(
+            esc(f"Converted from {report.dataset}: {report.rows_written:,} of {report.rows_read:,} rows")
+        ):
+            st.text("\n".join(report.lines()))  # plain text: names from the file never render
 
     set_context(PageContext(dataset, state, state.apply(dataset.events), tiles))
     pages = [

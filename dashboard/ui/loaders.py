@@ -4,7 +4,8 @@ The reference geodata and the shipped events table are read-only and shared by e
 so they live in `st.cache_resource` (no pickled copy per call). A large table is checked once and
 then kept as Parquet on disk (`dashboard.dataset`), so a fresh process reads it back in seconds;
 while it loads, the page shows a progress bar. An uploaded table belongs to one
-session: it is validated and kept in that session's state only, never in a shared cache.
+session: it is validated (an ACLED or GDELT file converted first) and kept in that session's
+state only, never in a shared cache.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.data import DEFAULT_SOURCES
-from dashboard.dataset import Dataset, build_dataset, geodata_path, load_reference_and_sources
+from dashboard import importers
+from dashboard.data import DEFAULT_SOURCES, load_sources
+from dashboard.dataset import Dataset, build_dataset, geodata_path, load_reference_and_sources, sources_path
+from dashboard.importers import ImportReport
 from dashboard.ui.state import KEYS
 
 #: Tables from this size up show a status box and a progress bar while they load.
@@ -45,6 +48,7 @@ def _dataset_slot(path: str, mtime_ns: int, size: int, ctime_ns: int, reference:
 
 
 def dataset_from_path(path: Path) -> Dataset:
+    """A table given by path, checked against the sources.csv beside it if it has one."""
     reference, sources, problems = reference_and_sources()
     try:
         stat = path.stat()
@@ -55,6 +59,9 @@ def dataset_from_path(path: Path) -> Dataset:
     if "dataset" not in slot:
         with slot["lock"]:
             if "dataset" not in slot:
+                own = sources_path(path)
+                if own != DEFAULT_SOURCES:
+                    sources, problems = load_sources(own)
                 slot["dataset"] = _with_progress(
                     key[1],
                     path.name,
@@ -79,19 +86,38 @@ def _with_progress(size: int, name: str, build):
 
 
 def dataset_from_upload(name: str, raw: bytes) -> Dataset:
-    """Validate an uploaded table once per content, kept in this session only."""
+    """Validate an uploaded table once per content, kept in this session only.
+
+    An ACLED or GDELT file is converted first, exactly as `python -m dashboard import` does,
+    and checked against its own one-row sources table (the file it came from).
+    """
     digest = hashlib.sha256(raw).hexdigest()
     held = st.session_state.get(KEYS.uploaded_dataset)
     if held is not None and held[0] == digest:
         return held[1]
     reference, sources, problems = reference_and_sources()
-    dataset = _with_progress(
-        len(raw),
-        name,
-        lambda progress: build_dataset(raw, reference, sources, problems, name=name, progress=progress),
-    )
-    st.session_state[KEYS.uploaded_dataset] = (digest, dataset)
+    kind = importers.sniff(raw[:65536])
+    report = None
+
+    def build(progress):
+        nonlocal report
+        if kind is None:
+            return build_dataset(raw, reference, sources, problems, name=name, progress=progress)
+        half = (lambda f, text: progress(f / 2, text)) if progress else None
+        events, result = importers.convert_bytes(kind, raw, name, reference, progress=half)
+        report = result.report
+        rest = (lambda f, text: progress(0.5 + f / 2, text)) if progress else None
+        return build_dataset(events, reference, result.sources, (), name=name, progress=rest)
+
+    dataset = _with_progress(len(raw), name, build)
+    st.session_state[KEYS.uploaded_dataset] = (digest, dataset, report)
     return dataset
+
+
+def upload_import_report() -> ImportReport | None:
+    """What converting this session's upload did, if it was an ACLED or GDELT file."""
+    held = st.session_state.get(KEYS.uploaded_dataset)
+    return held[2] if held is not None else None
 
 
 def forget_upload() -> None:

@@ -56,15 +56,18 @@ def test_uploader_takes_csv_only_and_states_the_limit(server, page):
     assert UPLOAD_LIMIT_MB == 20
     open_app(page, server.url)
     sidebar = _sidebar(page)
-    # The size limit and the file type, as Streamlit's drop zone and our caption state them.
+    # The size limit and the file types, as Streamlit's drop zone and our caption state them.
     expect(sidebar.get_by_text(f"{UPLOAD_LIMIT_MB}MB per file")).to_have_count(1)
-    expect(sidebar.get_by_text(f"CSV only, up to {UPLOAD_LIMIT_MB} MB")).to_have_count(1)
+    expect(
+        sidebar.get_by_text(f"Our CSV, ACLED CSV or GDELT events, up to {UPLOAD_LIMIT_MB} MB")
+    ).to_have_count(1)
     accept = sidebar.locator("[data-testid=stFileUploader] input[type=file]").get_attribute("accept")
-    assert ".csv" in accept.split(",")
-    assert not {".txt", "text/plain", "*"} & set(accept.split(","))
+    # .tsv and .txt for GDELT files; nothing wider.
+    assert {".csv", ".tsv", ".txt"} <= set(accept.split(","))
+    assert not {"text/plain", "*", ".pdf"} & set(accept.split(","))
 
-    _upload(page, "notes.txt", "text/plain", b"not a table\n")
-    sidebar.get_by_text("text/plain files are not allowed.").wait_for(timeout=15_000)
+    _upload(page, "notes.pdf", "application/pdf", b"%PDF-1.4 not a table\n")
+    sidebar.get_by_text("application/pdf files are not allowed.").wait_for(timeout=15_000)
     wait_idle(page)
     expect(sidebar.get_by_text("Using events.csv")).to_have_count(1)  # the shipped table stays in use
 

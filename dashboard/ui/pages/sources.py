@@ -26,9 +26,7 @@ def render(ctx: PageContext) -> None:
     events, sources = ctx.dataset.events, ctx.dataset.sources
     # A row counts once whether its date, its place or both are implied.
     events = events.assign(any_inferred=events[list(INFERENCE_FLAGS)].any(axis=1))
-    per_article = events.groupby("article").agg(
-        events=("event_id", "size"), inferred=("any_inferred", "sum")
-    )
+    per_article = events.groupby("article").agg(events=("event_id", "size"), inferred=("any_inferred", "sum"))
     table = sources.merge(per_article, left_on="article", right_index=True, how="left")
     table[["events", "inferred"]] = table[["events", "inferred"]].fillna(0).astype(int)
     st.dataframe(
