@@ -51,7 +51,9 @@ def figure_buttons(
     if stacked:
         columns = [st.container() for _ in FIGURE_FORMATS]
     else:
-        columns = st.columns([1] * len(FIGURE_FORMATS) + [3])
+        # A row that wraps, each button as wide as its label: fixed columns cut labels at 800 px.
+        row = st.container(horizontal=True)
+        columns = [row for _ in FIGURE_FORMATS]
     for column, (fmt, mime) in zip(columns, FIGURE_FORMATS.items(), strict=False):
         column.download_button(
             f"Download figure ({fmt.upper()})",
@@ -60,7 +62,7 @@ def figure_buttons(
             mime=mime,
             help="This view as a print figure: title, legend, filters, sources and citation"
             + (" (at least 2,000 px wide)." if fmt == "png" else " (text kept as text)."),
-            width="stretch",
+            width="stretch" if stacked else "content",
             on_click="ignore",
             key=f"figure-{view}-{fmt}",
         )
