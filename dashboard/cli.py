@@ -10,7 +10,6 @@ draws a map mode or the timeline as the pages' figure buttons do (`dashboard.fig
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from dashboard.filters import FIELDS, FilterState
 from dashboard.formatting import plural
 from dashboard.importers import add_command as add_import_command
 from dashboard.importers import run_command as run_import_command
-from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, page_url, permalink, tool_version
+from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, page_url, permalink
 from dashboard.reference import ReferenceDataError
 from dashboard.verify import verify_page
 
@@ -153,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _figure(args: argparse.Namespace, dataset, state: FilterState, rows) -> int:
     """`figure`: the output's suffix picks PNG or SVG; a map mode's figure links to that mode."""
-    from dashboard.figures import figure_bytes  # matplotlib loads only when drawing
+    from dashboard.figures import figure_today  # matplotlib loads only when drawing
 
     fmt = Path(args.output).suffix.lower().lstrip(".")
     if fmt not in FIGURE_FORMATS:
@@ -167,16 +166,8 @@ def _figure(args: argparse.Namespace, dataset, state: FilterState, rows) -> int:
         for notice in notices:
             print(f"ignored: {notice}", file=sys.stderr)
         state = state.replace(view=mode.view, members=mode.members)
-    payload = figure_bytes(
-        args.view,
-        rows,
-        dataset,
-        state,
-        fmt=fmt,
-        version=tool_version(),
-        generated=datetime.date.today(),
-        permalink=permalink(page_url(args.url, page), state) if args.url else "",
-    )
+    link = permalink(page_url(args.url, page), state) if args.url else ""
+    payload = figure_today(args.view, rows, dataset, state, fmt=fmt, permalink=link)
     if not _write(args.output, payload):
         return 2
     print(f"wrote the {args.view} figure of {len(rows)} rows to {args.output}", file=sys.stderr)

@@ -69,7 +69,7 @@ from dashboard.layers import (
     _label,
     count_bin,
 )
-from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, citation, cited_sources, source_line
+from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, citation, cited_sources, source_line, tool_version
 from dashboard.schema import CATEGORIES, CATEGORY_COLOURS
 
 FORMATS = FIGURE_FORMATS  # format -> MIME type
@@ -168,6 +168,23 @@ def arc_width_pt(kind: str, count: int, usd: float) -> float:
 
 
 # ----- public entry --------------------------------------------------------------------------
+
+
+def figure_today(
+    view: str, rows: pd.DataFrame, dataset: Dataset, state: FilterState, *, fmt: str, permalink: str = ""
+) -> bytes:
+    """`figure_bytes` cited as this version of the tool, generated today: what the CLI and the
+    download buttons draw."""
+    return figure_bytes(
+        view,
+        rows,
+        dataset,
+        state,
+        fmt=fmt,
+        version=tool_version(),
+        generated=datetime.date.today(),
+        permalink=permalink,
+    )
 
 
 def figure_bytes(

@@ -8,7 +8,6 @@ imported on the first click, not with the page. Everything the figure needs is c
 
 from __future__ import annotations
 
-import datetime
 from functools import partial
 
 import pandas as pd
@@ -16,25 +15,16 @@ import streamlit as st
 
 from dashboard.dataset import Dataset
 from dashboard.filters import FilterState
-from dashboard.package import FIGURE_FORMATS, figure_file_name, permalink, tool_version
+from dashboard.package import FIGURE_FORMATS, figure_file_name, permalink
 from dashboard.ui.context import PageContext
 
 
 def _figure(
     view: str, rows: pd.DataFrame, dataset: Dataset, state: FilterState, fmt: str, link: str
 ) -> bytes:
-    from dashboard.figures import figure_bytes  # matplotlib: loaded on the first click only
+    from dashboard.figures import figure_today  # matplotlib: loaded on the first click only
 
-    return figure_bytes(
-        view,
-        rows,
-        dataset,
-        state,
-        fmt=fmt,
-        version=tool_version(),
-        generated=datetime.date.today(),
-        permalink=link,
-    )
+    return figure_today(view, rows, dataset, state, fmt=fmt, permalink=link)
 
 
 def figure_buttons(
