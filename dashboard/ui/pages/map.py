@@ -41,6 +41,7 @@ CSS = (
     ".st-key-map-header p {margin-bottom: 0;}"
     ".st-key-map-area {flex: 1 1 420px; min-width: min(420px, 100%);}"
     ".st-key-map-side h3 {font-size: 1.05rem; line-height: 1.35; padding: 0.25rem 0 0;}"
+    ".st-key-map-side [data-testid='stExpander'] p, .st-key-map-side blockquote {font-size: 0.88rem;}"
     f"{SEA_CSS}"
     "</style>"
 )
