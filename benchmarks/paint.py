@@ -7,17 +7,19 @@ Starts the dashboard and `benchmarks/floor_app.py` (a bare pydeck page of the sa
 points) on free ports, and drives headless Chromium (Debian's, `/usr/bin/chromium`) through
 Playwright at 1400x900. For each map mode, and for the floor beside it, in alternation:
 
-- **first paint**: from navigation start to the last WebGL draw of the first settled frame of
-  the deck (the page is fresh: a new browser context each run);
-- **repaint**: from a filter change (the search box: "Singapore", Enter) to the last WebGL draw
-  of the settled frame after it.
+- **first paint**: from navigation start until the deck's final picture first shows (the page
+  is fresh: a new browser context each run);
+- **repaint**: from a filter change (the search box: "Singapore", Enter) until the final
+  picture after it first shows.
 
 The signal: an init script wraps the WebGL draw calls (`drawArrays`, `drawElements` and their
-instanced forms) and records their count and the time of the last one; a frame has settled when
-no draw has come for QUIET_MS and Streamlit's script has finished. deck.gl's own `onAfterRender`
-is not reachable from outside Streamlit's component, and a canvas pixel check cannot tell a
-half-drawn frame from a whole one. Figures are medians; the ratio is mode ÷ floor. Not a test:
-the figures depend on the machine (software WebGL here, SwiftShader, is slow at filling pixels).
+instanced forms), counts them, and after each frame's draws hashes a small copy of the canvas.
+The map has settled when no draw has come for QUIET_MS and Streamlit's script has finished; the
+time taken is that of the first frame whose picture equals the settled one. Redraws of an
+unchanged picture (Streamlit re-renders the chart when later elements of the page arrive) are
+not counted: nobody waits for them. deck.gl's `onAfterRender` is not reachable from outside
+Streamlit's component. Figures are medians; the ratio is mode ÷ floor. Not a test: the figures
+depend on the machine (software WebGL here, SwiftShader, is slow at filling pixels).
 """
 
 from __future__ import annotations
@@ -40,15 +42,27 @@ VIEWPORT = {"width": 1400, "height": 900}
 MODES = ("summits", "partnerships", "flows")
 QUERY = "Singapore"
 #: A frame has settled when no WebGL draw came for this long (and the script is not running).
-QUIET_MS = 1500
+QUIET_MS = 3000
 READY = "[data-testid=stApp][data-test-script-state=notRunning]"
 CANVAS = f"{READY} [data-testid=stDeckGlJsonChart] canvas"
 TARGET = 1.3
 
-#: Counts WebGL draw calls and remembers when the last one happened (ms since navigation start).
+#: Counts WebGL draw calls, and after each frame's draws takes a small hash of the canvas, so
+#: a run can tell when the final picture first appeared (later redraws of the same picture,
+#: which Streamlit sometimes causes, do not count). Times are ms since navigation start.
 DRAW_COUNTER = """
 (() => {
-  window.__draws = 0; window.__lastDraw = 0;
+  window.__draws = 0; window.__lastDraw = 0; window.__frames = [];
+  let pending = null;
+  const snapshot = () => {
+    const canvas = pending; pending = null;
+    const g = document.createElement('canvas'); g.width = 170; g.height = 160;
+    const ctx = g.getContext('2d'); ctx.drawImage(canvas, 0, 0, 170, 160);
+    const d = ctx.getImageData(0, 0, 170, 160).data;
+    let h = 2166136261;
+    for (let i = 0; i < d.length; i++) { h ^= d[i]; h = Math.imul(h, 16777619) >>> 0; }
+    window.__frames.push([window.__lastDraw, h]);
+  };
   const names = ['drawArrays', 'drawElements', 'drawArraysInstanced', 'drawElementsInstanced',
                  'drawRangeElements'];
   for (const proto of [window.WebGLRenderingContext, window.WebGL2RenderingContext]) {
@@ -58,7 +72,11 @@ DRAW_COUNTER = """
       if (!original) continue;
       proto.prototype[name] = function (...args) {
         window.__draws += 1; window.__lastDraw = performance.now();
-        return original.apply(this, args);
+        const result = original.apply(this, args);
+        if (!pending && this.canvas instanceof HTMLCanvasElement) {
+          pending = this.canvas; setTimeout(snapshot, 0);
+        }
+        return result;
       };
     }
   }
@@ -110,7 +128,8 @@ class Server:
 
 
 def _settle(page, since: float, timeout_s: float = 90) -> tuple[float, int]:
-    """Wait until a draw came after `since` and none for QUIET_MS; return (last draw, draws)."""
+    """Wait until a draw came after `since` and none for QUIET_MS; return when the final
+    picture first appeared after `since` (ms since navigation start), and the draws so far."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         page.wait_for_timeout(250)
@@ -119,7 +138,10 @@ def _settle(page, since: float, timeout_s: float = 90) -> tuple[float, int]:
                       !!document.querySelector({READY!r})]"""
         )
         if last > since and idle and now - last >= QUIET_MS:
-            return last, draws
+            frames = [f for f in page.evaluate("() => window.__frames") if f[0] > since]
+            final = frames[-1][1] if frames else None
+            first_final = next((t for t, h in frames if h == final), last)
+            return first_final, draws
     raise TimeoutError("the map did not settle")
 
 

@@ -6,13 +6,17 @@ At that view, markers that would overlap are merged into one that lists them, an
 are kept only where they overlap nothing (`viewport.merge_circles`, `viewport.place_labels`):
 the layout is computed here, in Python, so tests can check the very deck the page sends.
 
-Few layers, because software WebGL pays per draw call: the countries are one PolygonLayer
-(Russia and the choropleth are colours of its rows, and the sea is the chart's CSS
-background, see `SEA_CSS`); markers, labels and arcs one layer each. PolygonLayer rather than
-GeoJsonLayer also because Streamlit dims every GeoJsonLayer object that is not selected when
-anything is clicked. Each layer has a fixed id, so Streamlit's selection survives reruns and
-tests compare decks as JSON (golden files). Tooltip text is plain text: deck.gl renders the
-`text` tooltip with innerText, so nothing from the data becomes live HTML.
+Few layers and no border lines, because software WebGL (SwiftShader, what a browser without a
+GPU falls back to) is slow: the countries are one GeoJsonLayer (Russia and the choropleth are
+colours of its features; the sea is the chart's CSS background, see `SEA_CSS`); markers,
+labels and arcs one layer each. Country borders drawn as lines cost 1.5-2.5 s a frame there
+whenever the view moves (0.4 s without): neighbours are told apart by tints instead
+(`neighbour_classes`: no two touching countries share one).
+
+Each layer has a fixed id, so Streamlit's selection survives reruns and tests compare decks as
+JSON (golden files). Tooltip text is plain text: deck.gl renders the `text` tooltip with
+innerText, so nothing from the data becomes live HTML. While anything is selected, Streamlit
+fades every other object of every layer (to 40% opacity); it has no option to turn that off.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+import shapely
 from pydeck.bindings.json_tools import default_serialize
 
 from dashboard import viewport
@@ -53,7 +58,18 @@ MAX_FIT_ZOOM = 5.5
 
 SEA_COLOUR = (214, 228, 240)
 LAND_COLOUR = (236, 234, 228)
-BORDER_COLOUR = (255, 255, 255)
+#: Land tints by neighbour class (`neighbour_classes`): close enough to read as one land colour,
+#: apart enough to show where one country ends.
+LAND_TINTS: tuple[tuple[int, int, int], ...] = (
+    LAND_COLOUR,
+    (226, 223, 214),
+    (244, 242, 237),
+    (231, 226, 216),
+    (240, 238, 230),
+)
+#: Shaded countries change lightness by neighbour class this much: far less than a step
+#: between two bins of the choropleth, enough to separate two neighbours in the same bin.
+SHADE_STEPS: tuple[float, ...] = (0.0, 0.07, -0.07, 0.13, -0.13)
 #: Light enough that dark labels with a white halo stay readable on it.
 RUSSIA_COLOUR = (196, 192, 214)
 TRADE_COLOUR = (201, 60, 150)
@@ -134,16 +150,17 @@ class Overlay:
 
 
 @lru_cache(maxsize=4)
-def _country_parts(reference: Reference) -> tuple[tuple[str, str, list], ...]:
-    """(iso3, name, rings) for every polygon of every country: what a PolygonLayer draws."""
-    parts = []
-    for iso3, name, geom in zip(
-        reference.countries["iso3"], reference.countries["name"], reference.countries.geometry, strict=True
-    ):
-        for poly in getattr(geom, "geoms", [geom]):
-            rings = poly.__geo_interface__["coordinates"]
-            parts.append((iso3, name, [[list(xy) for xy in ring] for ring in rings]))
-    return tuple(parts)
+def _country_geometries(reference: Reference) -> tuple[tuple[str, str, dict], ...]:
+    """(iso3, name, GeoJSON geometry) of every country, built once per reference."""
+    return tuple(
+        (iso3, name, geom.__geo_interface__)
+        for iso3, name, geom in zip(
+            reference.countries["iso3"],
+            reference.countries["name"],
+            reference.countries.geometry,
+            strict=True,
+        )
+    )
 
 
 @lru_cache(maxsize=4)
@@ -157,6 +174,35 @@ def country_boxes(reference: Reference) -> dict[str, tuple[tuple[float, float, f
     return {k: tuple(v) for k, v in boxes.items()}
 
 
+@lru_cache(maxsize=4)
+def neighbour_classes(reference: Reference) -> dict[str, int]:
+    """iso3 -> a small class number, different for any two countries that touch.
+
+    Greedy colouring, busiest borders first (five classes suffice for the world's countries);
+    "touch" allows a fifth of a degree, as simplified shapes leave slivers between neighbours.
+    """
+    geoms = reference.countries.geometry.values
+    codes = list(reference.countries["iso3"])
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=0.2)
+    near: dict[int, set[int]] = {i: set() for i in range(len(codes))}
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        if a != b:
+            near[a].add(b)
+            near[b].add(a)
+    classes: dict[int, int] = {}
+    for i in sorted(near, key=lambda i: (-len(near[i]), codes[i])):
+        used = {classes[j] for j in near[i] if j in classes}
+        classes[i] = next(k for k in range(len(codes) + 1) if k not in used)
+    return {codes[i]: k for i, k in classes.items()}
+
+
+def tint(colour: tuple[int, int, int], step: float) -> tuple[int, int, int]:
+    """The colour made lighter (step > 0, towards white) or darker (towards black)."""
+    if step >= 0:
+        return tuple(round(c + (255 - c) * step) for c in colour)
+    return tuple(round(c * (1 + step)) for c in colour)
+
+
 def countries_layer(
     reference: Reference,
     shading: dict[str, tuple[tuple[int, int, int], str]],
@@ -164,25 +210,31 @@ def countries_layer(
     pickable: bool,
     alpha: int = 255,
 ) -> pdk.Layer:
-    """Every country once: land colour, Russia's own, or the view's shading."""
-    data = []
-    for iso3, name, rings in _country_parts(reference):
+    """Every country once: a land tint, Russia's own colour, or the view's shading."""
+    classes = neighbour_classes(reference)
+    features = []
+    for iso3, name, geometry in _country_geometries(reference):
+        k = classes.get(iso3, 0)
         if iso3 in shading:
             colour, tooltip = shading[iso3]
+            colour = tint(colour, SHADE_STEPS[k % len(SHADE_STEPS)])
         elif iso3 == RUSSIA_ISO3:
             colour, tooltip = RUSSIA_COLOUR, name
         else:
-            colour, tooltip = LAND_COLOUR, name
-        data.append({"polygon": rings, "iso3": iso3, "tooltip": tooltip, "fill": [*colour, alpha]})
+            colour, tooltip = LAND_TINTS[k % len(LAND_TINTS)], name
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {"iso3": iso3, "tooltip": tooltip, "fill": [*colour, alpha]},
+            }
+        )
     return pdk.Layer(
-        "PolygonLayer",
+        "GeoJsonLayer",
         id=COUNTRIES,
-        data=data,
-        get_polygon="polygon",
-        get_fill_color="fill",
-        get_line_color=list(BORDER_COLOUR),
-        line_width_min_pixels=0.5,
-        stroked=True,
+        data={"type": "FeatureCollection", "features": features},
+        get_fill_color="properties.fill",
+        stroked=False,  # no border lines: see the module docstring
         filled=True,
         pickable=pickable,
         auto_highlight=pickable,
@@ -591,8 +643,11 @@ def drawn_points(spec: dict) -> list[tuple[float, float]]:
 
 def shaded_countries(spec: dict) -> set[str]:
     """Codes the deck colours other than land and Russia (the partnerships view's subject)."""
-    plain = {(*LAND_COLOUR,), (*RUSSIA_COLOUR,)}
+    plain = {*LAND_TINTS, RUSSIA_COLOUR}
     for layer in spec.get("layers", []):
         if layer.get("id") == COUNTRIES:
-            return {d["iso3"] for d in layer["data"] if tuple(d["fill"][:3]) not in plain}
+            features = layer["data"]["features"]
+            return {
+                f["properties"]["iso3"] for f in features if tuple(f["properties"]["fill"][:3]) not in plain
+            }
     return set()
