@@ -23,12 +23,19 @@ EVENTS = Path(os.environ.get("SUMMIT_ATLAS_EVENTS") or REPO / "events.csv")
 
 st.set_page_config(page_title="Floor", layout="wide")
 countries = json.loads((REPO / "geodata" / "countries.geojson").read_text(encoding="utf-8"))
+COLUMNS = ["lat", "lon", "title", "place"]
 if EVENTS.suffix == ".parquet":
-    events = pd.read_parquet(EVENTS, columns=["lat", "lon"])
+    events = pd.read_parquet(EVENTS, columns=COLUMNS)
 else:
-    events = pd.read_csv(EVENTS, usecols=["lat", "lon"])
-points = events.dropna()
+    events = pd.read_csv(EVENTS, usecols=COLUMNS)
 category = st.multiselect("Kinds of event", ["summit", "meeting", "trade"], key="w_category")
+# The same search box as the dashboard's sidebar, so the browser benchmark changes one filter
+# in both apps (a plain substring match: the floor does the least work).
+query = st.sidebar.text_input("Search text", key="w_q")
+if query:
+    text = (events["title"].fillna("") + " " + events["place"].fillna("")).str.lower()
+    events = events[text.str.contains(query.lower(), regex=False)]
+points = events[["lat", "lon"]].dropna()
 view = st.segmented_control("Map mode", ["summits", "partnerships", "flows"], key="w_view")
 deck = pdk.Deck(
     layers=[

@@ -1,8 +1,9 @@
 """The tables behind the maps: group-bys of a filtered, enriched events frame, and pick look-ups.
 
-Pure pandas, no drawing: `layers.py` turns these tables into pydeck layers, and the figure
-exporter draws the same tables in print. Every cost here grows with the rows passed in only
-through group-bys; text (tooltips) is built from at most MAX_TOOLTIP_LINES events per group.
+Pure pandas, no drawing: `layers.py` turns these tables into pydeck layers. Every cost here
+grows with the rows passed in only through group-bys; text (tooltips) is built from at most
+MAX_TOOLTIP_LINES events per group. Tooltips are short on purpose: a click lists the events
+beside the map, so a tooltip names the place or arc, its count and its kinds, and a few titles.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from dashboard.geo import RUSSIA_ISO3, Reference
 from dashboard.lists import cells_holding, split_list
 from dashboard.schema import CATEGORIES, FIGURE_CATEGORIES
 
-MAX_TOOLTIP_LINES = 8
+MAX_TOOLTIP_LINES = 3
+#: A place's colour is the first kind it holds in this order: the vocabulary's (summit first).
+KIND_RANK: dict[str, int] = {c: i for i, c in enumerate(CATEGORIES)}
 #: Beyond this many places, markers stand for grid cells: the deck stays under its byte budget
 #: (about 600 bytes a marker beside ~520 KB of country shapes) however many places a table has.
 MAX_MARKERS = 300
@@ -26,14 +29,25 @@ MAX_MARKERS = 300
 CELL_SIZES: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 45.0)
 
 
-def place_table(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per mapped place: its count of events, the dominant category and a tooltip.
+def top_kind(kinds: dict[str, int]) -> str:
+    """The highest-ranking kind held (KIND_RANK), "" for none."""
+    return min(kinds, key=lambda k: (KIND_RANK.get(k, len(KIND_RANK)), k)) if kinds else ""
 
-    Vectorised: the cost grows with the number of events only through group-bys, and the
-    tooltip is built from at most MAX_TOOLTIP_LINES events per place, so a place holding
-    100,000 events costs no more text than one holding nine.
+
+def kinds_text(kinds: dict[str, int]) -> str:
+    """Every kind held with its count, highest-ranking first: `summit 2, meeting 7`."""
+    ordered = sorted(kinds.items(), key=lambda kv: (KIND_RANK.get(kv[0], len(KIND_RANK)), kv[0]))
+    return ", ".join(f"{k} {n}" for k, n in ordered)
+
+
+def place_table(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per mapped place: its count of events, every kind held there, and a tooltip.
+
+    `kinds` maps each kind to its count; `category` is the highest-ranking one (KIND_RANK),
+    the marker's colour. Vectorised: the cost grows with the number of events only through
+    group-bys, and the tooltip is built from at most MAX_TOOLTIP_LINES events per place.
     """
-    columns = ["place", "country_name", "lat", "lon", "count", "category", "tooltip"]
+    columns = ["place", "country_name", "lat", "lon", "count", "category", "kinds", "tooltip"]
     located = events[events["lat"].notna() & events["lon"].notna() & (events["place"].fillna("") != "")]
     if located.empty:
         return pd.DataFrame(columns=columns)
@@ -42,26 +56,31 @@ def place_table(events: pd.DataFrame) -> pd.DataFrame:
     ordered = located.sort_values(["date_start", "event_id"], kind="stable")
     grouped = ordered.groupby(keys, sort=True)
     places = grouped.agg(count=("event_id", "size"), country_name=("country_name", "first"))
-    # Dominant category; ties go to the category listed first in the vocabulary.
-    rank = {c: i for i, c in enumerate(CATEGORIES)}
-    per_cat = located.groupby([*keys, "category"], sort=False).size().rename("n").reset_index()
-    per_cat["rank"] = per_cat["category"].map(rank).fillna(99)
-    per_cat = per_cat.sort_values(["n", "rank"], ascending=[False, True], kind="stable")
-    top = per_cat.drop_duplicates(keys).set_index(keys)["category"]
-    places["category"] = top.reindex(places.index).to_numpy()
+    per_kind = located.groupby([*keys, "category"], sort=False).size()
+    kinds: dict[tuple, dict[str, int]] = {}
+    for (place, lat, lon, kind), n in per_kind.items():
+        kinds.setdefault((place, lat, lon), {})[kind] = int(n)
+    places["kinds"] = [kinds[key] for key in places.index]
+    places["category"] = [top_kind(k) for k in places["kinds"]]
     head = grouped.head(MAX_TOOLTIP_LINES)
     lines: dict[tuple, list[str]] = {}
     for key, line in zip(zip(*(head[k] for k in keys), strict=True), _event_lines(head), strict=True):
         lines.setdefault(key, []).append(line)
     places = places.reset_index()
     places["tooltip"] = [
-        _tooltip(f"{p}, {name}: {plural(n, 'event')}", lines[(p, la, lo)], n)
-        for p, la, lo, name, n in zip(
+        _tooltip(
+            [f"{p}, {name}: {plural(n, 'event')}", f"Kinds: {kinds_text(k)}"],
+            lines[(p, la, lo)],
+            n,
+            "click the marker for the list",
+        )
+        for p, la, lo, name, n, k in zip(
             places["place"],
             places["lat"],
             places["lon"],
             places["country_name"],
             places["count"],
+            places["kinds"],
             strict=True,
         )
     ]
@@ -76,7 +95,7 @@ def marker_table(places: pd.DataFrame, max_markers: int = MAX_MARKERS) -> pd.Dat
     """The markers to draw: the places themselves, or grid cells when places are too many.
 
     A cell's marker sits at the count-weighted centre of its places, is named after its busiest
-    place and coloured by that place's dominant kind; its tooltip lists its busiest places.
+    place and holds the kinds of all its places; its tooltip lists its busiest places.
     `cell` is "" for a single place, else "size:row:col" (see `events_in_cell`).
     """
     if len(places) <= max_markers:
@@ -98,6 +117,10 @@ def marker_table(places: pd.DataFrame, max_markers: int = MAX_MARKERS) -> pd.Dat
             for p, c, n in zip(group["place"], group["country_name"], group["count"], strict=True)
         ]
         head = f"Around {top['place']}: {plural(total, 'event')} at {plural(len(group), 'place')}"
+        kinds: dict[str, int] = {}
+        for held in group["kinds"]:
+            for kind, n in held.items():
+                kinds[kind] = kinds.get(kind, 0) + n
         out.append(
             {
                 "place": top["place"],
@@ -105,8 +128,11 @@ def marker_table(places: pd.DataFrame, max_markers: int = MAX_MARKERS) -> pd.Dat
                 "lat": float(np.average(group["lat"], weights=weights)),
                 "lon": float(np.average(group["lon"], weights=weights)),
                 "count": total,
-                "category": top["category"],
-                "tooltip": _tooltip(head + " (zoom in, or filter, to see each)", lines),
+                "category": top_kind(kinds),
+                "kinds": kinds,
+                "tooltip": _tooltip(
+                    [head + " (filter to see each)", f"Kinds: {kinds_text(kinds)}"], lines, len(lines)
+                ),
                 "cell": cell,
                 "places": len(group),
             }
@@ -115,6 +141,26 @@ def marker_table(places: pd.DataFrame, max_markers: int = MAX_MARKERS) -> pd.Dat
     return table.sort_values(["count", "place"], ascending=[False, True], kind="stable").reset_index(
         drop=True
     )
+
+
+def events_for_marker(events: pd.DataFrame, members: Sequence[dict]) -> pd.DataFrame:
+    """The events behind a marker that stands for several places or grid cells.
+
+    `members` comes from the browser (the clicked object): each item is `{"place", "position"}`
+    or `{"cell"}`; anything else is skipped. Rows keep the frame's order.
+    """
+    mask = np.zeros(len(events), dtype=bool)
+    for member in list(members or [])[:1000]:
+        if not isinstance(member, dict):
+            continue
+        if member.get("cell"):
+            hit = events_in_cell(events, str(member["cell"]))
+        elif member.get("place"):
+            hit = events_at_place(events, str(member["place"]), member.get("position"))
+        else:
+            continue
+        mask |= events.index.isin(hit.index)
+    return events[mask]
 
 
 def events_in_cell(events: pd.DataFrame, cell: str) -> pd.DataFrame:
@@ -179,7 +225,7 @@ def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     """
     source = reference.capital_points.get(RUSSIA_ISO3)
     columns = ["kind", "target", "target_name", "aggregate", "source_lon", "source_lat"]
-    columns += ["target_lon", "target_lat", "count", "usd", "width", "tooltip"]
+    columns += ["target_lon", "target_lat", "count", "usd", "tooltip"]
     if source is None or events.empty:
         return pd.DataFrame(columns=columns)
     ends = flow_targets(events)
@@ -243,9 +289,11 @@ def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
                 "target_lat": point[1],
                 "count": int(n),
                 "usd": latest_usd,
-                "width": _arc_width(kind, int(n), latest_usd),
                 "tooltip": _tooltip(
-                    f"{title}: {plural(int(n), label)}", lines[(kind, target_type, code)], int(n)
+                    [f"{title}: {plural(int(n), label)}"],
+                    lines[(kind, target_type, code)],
+                    int(n),
+                    "click the arc for the list",
                 ),
             }
         )
@@ -257,8 +305,11 @@ def events_at_place(
 ) -> pd.DataFrame:
     """The events behind one marker: the place, and its position when the picked object has one."""
     hit = events["place"] == place
-    if position is not None and len(position) == 2:
-        lon, lat = float(position[0]), float(position[1])
+    if isinstance(position, (list, tuple)) and len(position) == 2:
+        try:
+            lon, lat = float(position[0]), float(position[1])
+        except (TypeError, ValueError):
+            return events.iloc[0:0]  # a position from the browser that is no position
         hit &= (events["lon"].round(4) == round(lon, 4)) & (events["lat"].round(4) == round(lat, 4))
     return events[hit.fillna(False).to_numpy(dtype=bool)]
 
@@ -297,30 +348,29 @@ def _event_lines(rows: pd.DataFrame) -> list[str]:
     ]
 
 
+def figure_text(title: str, value, unit: str) -> str:
+    """A figure's title with its value as people read it, unless the title already says it."""
+    shown = format_value(value, unit)
+    return title if not shown or shown.lower() in str(title).lower() else f"{title}: {shown}"
+
+
 def _figure_lines(rows: pd.DataFrame) -> list[str]:
-    """One tooltip line per stated figure: date, title and the figure as people read it."""
+    """One tooltip line per stated figure: date, and the title with the figure (said once)."""
     return [
-        f"{date or 'undated'}: {title}: {format_value(value, unit)}"
+        f"{date or 'undated'}: {figure_text(title, value, unit)}"
         for date, title, value, unit in zip(
             rows["date_start"].fillna(""), rows["title"], rows["value"], rows["unit"], strict=True
         )
     ]
 
 
-def _tooltip(head: str, lines: list[str], total: int | None = None) -> str:
-    """A header and at most MAX_TOOLTIP_LINES bullet lines; `total` counts all the lines there are."""
+def _tooltip(head: list[str], lines: list[str], total: int, hint: str = "") -> str:
+    """Header lines and at most MAX_TOOLTIP_LINES bullet lines; `total` counts all there are."""
     shown = lines[:MAX_TOOLTIP_LINES]
-    more = (len(lines) if total is None else total) - len(shown)
-    tail = [f"… and {more} more"] if more > 0 else []
-    return "\n".join([head, *("• " + line for line in shown), *tail])
+    more = total - len(shown)
+    tail = [f"… and {more} more" + (f": {hint}" if hint else "")] if more > 0 else []
+    return "\n".join([*head, *("• " + line for line in shown), *tail])
 
 
 def _same_point(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return abs(a[0] - b[0]) < 1e-6 and abs(a[1] - b[1]) < 1e-6
-
-
-def _arc_width(kind: str, count: int, usd: float) -> float:
-    if kind == "figure":
-        # log scale: USD 1 bn -> 3 px, USD 25 bn -> ~7 px; figures without USD stay thin.
-        return round(2 + max(0.0, math.log10(usd / 1e8)) * 1.6, 2) if usd > 0 else 2.0
-    return round(min(1 + math.sqrt(count), 9), 2)

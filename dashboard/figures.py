@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import math
 import textwrap
 import threading
 from collections.abc import Callable, Sequence
@@ -49,30 +48,34 @@ from matplotlib.transforms import Bbox
 from pyproj import Geod, Transformer
 from shapely.geometry import LineString, box
 
-from dashboard.aggregate import _arc_width, country_counts, flow_table, marker_table, place_table
+from dashboard.aggregate import country_counts, flow_table, marker_table, place_table
 from dashboard.charts import events_per_year
 from dashboard.dataset import Dataset
 from dashboard.filters import FilterState
 from dashboard.formatting import format_value, plural
 from dashboard.geo import RUSSIA_ISO3, Reference
 from dashboard.layers import (
-    BORDER_COLOUR,
     COUNT_BINS,
     COUNT_COLOURS,
     LAND_COLOUR,
-    MAX_LABELS,
     MEMBER_COLOUR,
     RUSSIA_COLOUR,
     SEA_COLOUR,
     TIE_COLOUR,
     TRADE_COLOUR,
     _label,
+    arc_width,
     count_bin,
+    marker_radius,
 )
 from dashboard.package import FIGURE_FORMATS, FIGURE_VIEWS, citation, cited_sources, source_line, tool_version
 from dashboard.schema import CATEGORIES, CATEGORY_COLOURS
 
 FORMATS = FIGURE_FORMATS  # format -> MIME type
+#: Country borders in print (the app draws countries apart by tints, without border lines).
+BORDER_COLOUR = (255, 255, 255)
+#: Place names a printed map labels at the most, busiest first.
+MAX_LABELS = 30
 
 WIDTH_IN = 11.0
 DPI = 200  # 11 in x 200 dpi = 2200 px: over MIN_PNG_WIDTH, sharp on paper
@@ -158,13 +161,13 @@ class Legend:
 
 
 def marker_radius_pt(count: int) -> float:
-    """A summits marker's radius in points: the app's pixel radius (layers.summits_layers) in print."""
-    return min(5 + 2.6 * math.sqrt(count), 28) * PX_TO_PT
+    """A summits marker's radius in points: the app's pixel radius (layers.marker_radius) in print."""
+    return marker_radius(count) * PX_TO_PT
 
 
 def arc_width_pt(kind: str, count: int, usd: float) -> float:
-    """An arc's width in points: the app's pixel width (aggregate._arc_width) in print."""
-    return _arc_width(kind, count, usd) * PX_TO_PT
+    """An arc's width in points: the app's pixel width (layers.arc_width) in print."""
+    return arc_width(kind, count, usd) * PX_TO_PT
 
 
 # ----- public entry --------------------------------------------------------------------------
@@ -861,7 +864,9 @@ def _flows_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dict:
 
     def draw(ax, lon_0: float, countries, per_pt: float) -> int:
         tie_targets = set(ties["target"])
-        for r, lons, lats in sorted(arcs, key=lambda a: (a[0].kind != "tie", -a[0].width)):
+        for r, lons, lats in sorted(
+            arcs, key=lambda a: (a[0].kind != "tie", -arc_width(a[0].kind, int(a[0].count), float(a[0].usd)))
+        ):
             xs, ys = _project(lon_0, lons, lats)
             width = arc_width_pt(r.kind, int(r.count), float(r.usd))
             colour = _rgb(TIE_COLOUR if r.kind == "tie" else TRADE_COLOUR, 0.85)

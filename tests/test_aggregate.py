@@ -5,14 +5,19 @@ from __future__ import annotations
 import pytest
 
 from dashboard.aggregate import (
+    MAX_TOOLTIP_LINES,
     country_counts,
     events_at_place,
+    events_for_marker,
     events_in_cell,
     events_on_arc,
     events_with_country,
+    figure_text,
     flow_table,
+    kinds_text,
     marker_table,
     place_table,
+    top_kind,
 )
 from tests.conftest import enriched, figure_row, row
 
@@ -46,13 +51,66 @@ def frame(tiny_ref):
     )
 
 
-def test_place_table_counts_and_dominant_category(frame):
+def test_place_table_counts_every_kind_and_colours_by_the_highest_ranking(frame):
     table = place_table(frame)
     assert table[["place", "count", "category"]].values.tolist() == [
         ["Singapore", 2, "summit"],
         ["Pyongyang", 1, "meeting"],
     ]
+    assert table.iloc[0]["kinds"] == {"summit": 1, "meeting": 1}
+    assert "Kinds: summit 1, meeting 1" in table.iloc[0]["tooltip"]
     assert "2019-04-25 (date inferred): Talks" in table.iloc[1]["tooltip"]
+
+
+@pytest.mark.parametrize(
+    ("kinds", "top", "text"),
+    [
+        ({"meeting": 7, "summit": 2}, "summit", "summit 2, meeting 7"),
+        ({"trade": 1, "forum": 3}, "forum", "forum 3, trade 1"),
+        ({}, "", ""),
+    ],
+)
+def test_kinds_rank_by_the_vocabulary_not_by_count(kinds, top, text):
+    assert top_kind(kinds) == top
+    assert kinds_text(kinds) == text
+
+
+def test_tooltips_stay_short_and_point_to_the_list(tiny_ref):
+    rows = [row(event_id=f"e{i}", title=f"Meeting {i}") for i in range(MAX_TOOLTIP_LINES + 4)]
+    tooltip = place_table(enriched(rows, tiny_ref)).iloc[0]["tooltip"]
+    assert tooltip.count("• ") == MAX_TOOLTIP_LINES
+    assert tooltip.endswith("… and 4 more: click the marker for the list")
+
+
+@pytest.mark.parametrize(
+    ("title", "value", "unit", "text"),
+    [
+        (
+            "Russia–Singapore trade: USD 1.9 billion (2007)",
+            1.9e9,
+            "USD",
+            "Russia–Singapore trade: USD 1.9 billion (2007)",
+        ),
+        ("Russia–Singapore trade", 1.9e9, "USD", "Russia–Singapore trade: USD 1.9 billion"),
+        (
+            "690 Russian companies operating in Singapore",
+            690,
+            "companies",
+            "690 Russian companies operating in Singapore: 690 companies",
+        ),
+        ("Share of trade", float("nan"), "", "Share of trade"),
+    ],
+)
+def test_a_figure_is_said_once(title, value, unit, text):
+    assert figure_text(title, value, unit) == text
+
+
+def test_flow_tooltips_never_repeat_a_value(tiny_ref):
+    rows = [
+        figure_row("t1", "2007", "1900000000", "USD", title="Russia–Singapore trade: USD 1.9 billion (2007)")
+    ]
+    (tooltip,) = flow_table(enriched(rows, tiny_ref), tiny_ref)["tooltip"]
+    assert tooltip.count("USD 1.9 billion") == 1, tooltip
 
 
 def test_country_counts_leave_russia_out(frame):
@@ -77,6 +135,18 @@ def test_picked_objects_resolve_to_their_events(frame, tiny_ref):
     assert sorted(events_on_arc(frame, "figure", "SGP")["event_id"]) == ["t1", "t2"]
     assert list(events_on_arc(frame, "figure", "ASEAN")["event_id"]) == ["a1"]
     assert list(events_on_arc(frame, "tie", "PRK")["event_id"]) == ["p1"]
+
+
+def test_a_merged_marker_finds_the_events_of_every_place_it_stands_for(frame, tiny_ref):
+    members = [
+        {"place": "Singapore", "position": [103.85, 1.29]},
+        {"place": "Pyongyang", "position": [125.75, 39.03]},
+    ]
+    assert sorted(events_for_marker(frame, members)["event_id"]) == ["p1", "s1", "s2"]
+    # What the browser sends back is untrusted: odd members are skipped, not fatal.
+    odd = [{"place": "Singapore", "position": ["x", None]}, "text", {"nothing": 1}, {"cell": "bad"}]
+    assert events_for_marker(frame, odd).empty
+    assert events_for_marker(frame, None).empty
 
 
 def test_marker_table_keeps_places_when_they_are_few(frame):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -33,19 +34,27 @@ def deck_layers(at: AppTest) -> list[str]:
     return [layer["id"] for layer in json.loads(chart.proto.json)["layers"]]
 
 
+def deck_spec(at: AppTest) -> dict:
+    (chart,) = at.get("deck_gl_json_chart")
+    return json.loads(chart.proto.json)
+
+
 def test_map_page_draws_markers_on_the_country_basemap():
     at = run()
-    assert deck_layers(at) == ["sea", "countries", "russia", "places", "place-labels"]
+    assert deck_layers(at) == ["countries", "places", "place-labels"]
     assert "events." in at.caption[0].value
     assert not at.warning
+    # Nothing selected: the legend sits beside the map, with its scales.
+    assert any(m.value == "**Legend**" for m in at.markdown)
+    assert any("20 events" in m.value for m in at.markdown if "map-legend" in m.value)
 
 
 @pytest.mark.parametrize(
     ("params", "layers"),
     [
-        ({"view": "partnerships"}, ["sea", "countries", "russia", "choropleth"]),
-        ({"view": "partnerships", "members": "ASEAN"}, ["sea", "countries", "russia", "choropleth"]),
-        ({"view": "flows"}, ["sea", "countries", "russia", "tie-arcs", "trade-arcs"]),
+        ({"view": "partnerships"}, ["countries"]),
+        ({"view": "partnerships", "members": "ASEAN"}, ["countries"]),
+        ({"view": "flows"}, ["countries", "arcs", "arc-labels"]),
     ],
 )
 def test_map_modes_from_the_url(params, layers):
@@ -68,26 +77,45 @@ def test_changing_a_widget_updates_the_url():
     assert at.query_params["category"] == "trade"
 
 
-def test_selecting_a_marker_opens_its_detail_panel():
-    at = run()
-    at.session_state["map-summits"] = {
-        "selection": {
-            "indices": {"places": [0]},
-            "objects": {
-                "places": [{"place": "Vladivostok", "event_ids": "2019-04-25-vladivostok-putin-kim-summit"}]
-            },
-        }
-    }
+def select(at: AppTest, view: str, layer: str, obj: dict) -> AppTest:
+    at.session_state[f"map-{view}"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
     at.run()
-    assert any(h.value.startswith("Vladivostok") for h in at.subheader)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_selecting_a_marker_opens_its_detail_panel():
+    at = select(run(), "summits", "places", {"place": "Vladivostok"})
+    assert any(h.value.startswith(escape_markdown("Vladivostok: 5 events")) for h in at.subheader)
+    assert len(at.expander) == 5
+    # The legend moves under the map while the side column lists events.
+    assert not any(m.value == "**Legend**" for m in at.markdown)
+
+
+def test_a_marker_click_lists_compact_entries_and_says_a_shared_note_once():
+    at = run()
+    singapore = next(d for d in deck_spec(at)["layers"][1]["data"] if d["place"] == "Singapore")
+    at = select(at, "summits", "places", singapore)
+    heading = next(h.value for h in at.subheader)
+    n = int(re.search(r"([0-9]+) event", heading)[1])
+    assert heading.startswith("Singapore") and n >= 13
+    assert len(at.expander) == n
+    first = at.expander[0].label
+    assert first.count(" · ") >= 1  # date · title · participants
+    captions = [c.value for c in at.caption]
+    shared = [c for c in captions if c.startswith("Note A, shared by")]
+    assert len(shared) == 1
+    note = shared[0].split(escape_markdown(": "), 1)[1]
+    assert sum(note in c for c in captions) == 1  # said once, not once per event
+    assert sum("see note A under the list" in c for c in captions) == int(shared[0].split()[4])
 
 
 def test_selecting_a_country_offers_it_as_the_filter():
     at = run({"view": "partnerships"})
     at.session_state["map-partnerships"] = {
         "selection": {
-            "indices": {"choropleth": [0]},
-            "objects": {"choropleth": [{"properties": {"iso3": "SGP"}}]},
+            "indices": {"countries": [0]},
+            "objects": {"countries": [{"iso3": "SGP", "tooltip": "Singapore: 5 events with Russia"}]},
         }
     }
     at.run()
@@ -338,32 +366,73 @@ def test_a_bad_table_from_the_environment_loads_its_valid_rows(tmp_path, monkeyp
 def test_event_in_the_url_opens_its_card_and_can_be_cleared():
     event_id = "2019-04-25-vladivostok-putin-kim-summit"
     at = run({"event": event_id})
-    assert any(h.value == "Selected event" for h in at.subheader)
+    assert any(m.value == "**Selected event**" for m in at.markdown)
+    assert len(at.expander) == 1
     assert at.query_params["event"] == event_id
     next(b for b in at.button if b.label == "Clear selected event").click().run()
     assert "event" not in at.query_params
 
 
 @pytest.mark.parametrize(
-    ("layer", "obj", "heading"),
+    ("obj", "heading"),
     [
-        ("trade-arcs", {"target": "SGP"}, "Russia → Singapore: 4 figures"),
+        ({"kind": "figure", "target": "SGP"}, "Russia → Singapore: 4 figures"),
         (
-            "trade-arcs",
-            {"target": "ASEAN", "aggregate": True},
+            {"kind": "figure", "target": "ASEAN", "aggregate": True},
             "Russia → Association of Southeast Asian Nations: 2 figures (ASEAN: organisation-level aggregate",
         ),
-        ("tie-arcs", {"target": "PRK"}, "Russia → North Korea:"),
+        ({"kind": "tie", "target": "PRK"}, "Russia → North Korea:"),
     ],
 )
-def test_selecting_an_arc_lists_its_events(layer, obj, heading):
-    at = run({"view": "flows"})
-    at.session_state["map-flows"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
-    at.run()
+def test_selecting_an_arc_lists_its_events(obj, heading):
+    at = select(run({"view": "flows"}), "flows", "arcs", obj)
     # Headings hold data, so they are escaped Markdown (formatting.escape_markdown).
     assert any(h.value.startswith(escape_markdown(heading)) for h in at.subheader), [
         h.value for h in at.subheader
     ]
+
+
+# ----- the opening view of the deck the page sends ------------------------------------------
+
+OPENING_URLS = [
+    {},
+    {"org": "ASEAN"},
+    {"years": "2018-2018"},
+    {"article": "4"},
+    {"country": "SGP"},
+    {"q": "putin kim"},
+    {"view": "flows"},
+    {"view": "flows", "org": "ASEAN"},
+    {"view": "partnerships"},
+    {"view": "partnerships", "members": "EAS"},
+]
+
+
+@pytest.mark.parametrize(
+    "params", OPENING_URLS, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "/"
+)
+def test_at_the_opening_view_nothing_is_hidden_or_overlapping(params):
+    from dashboard.layers import MAP_HEIGHT, MAP_WIDTH, drawn_points, opening_view
+    from dashboard.viewport import overlaps, project, screen_shapes
+
+    spec = deck_spec(run(params))
+    view = opening_view(spec)
+    for lon, lat in drawn_points(spec):
+        x, y = project(lon, lat, view, MAP_WIDTH, MAP_HEIGHT)
+        assert 0 <= x <= MAP_WIDTH and 0 <= y <= MAP_HEIGHT, (lon, lat, x, y)
+    shapes = screen_shapes(spec, MAP_WIDTH, MAP_HEIGHT)
+    assert overlaps(shapes) == []
+    assert all(box.inside(MAP_WIDTH, MAP_HEIGHT) for box in shapes.boxes)
+
+
+def test_the_view_is_kept_across_a_click_and_refitted_by_a_filter():
+    at = run()
+    before = deck_spec(at)["initialViewState"]
+    at = select(at, "summits", "places", {"place": "Vladivostok"})
+    assert deck_spec(at)["initialViewState"] == before  # the same deck: the user's pan survives
+    at.multiselect(key="w_org").set_value(["ASEAN"]).run()
+    after = deck_spec(at)["initialViewState"]
+    assert all(after[k] != before[k] for k in ("longitude", "latitude", "zoom"))
 
 
 @pytest.mark.parametrize(

@@ -200,12 +200,11 @@ def test_frame_fits_the_marks_and_keeps_the_plot_shape():
 
 
 def test_marker_sizes_are_the_maps_own(shipped):
-    """A print marker has the interactive map's radius for its count, in points (the deck rounds)."""
-    from dashboard.layers import summits_layers
+    """A print marker has the interactive map's radius for its count, in points."""
+    from dashboard.layers import marker_radius
 
-    (markers, _), _ = summits_layers(shipped.events)
-    for marker in markers.data:
-        assert fg.marker_radius_pt(marker["count"]) == pytest.approx(marker["radius"] * fg.PX_TO_PT, abs=0.01)
+    for count in (1, 2, 5, 13, 79, 500):
+        assert fg.marker_radius_pt(count) == pytest.approx(marker_radius(count) * fg.PX_TO_PT, abs=0.01)
 
 
 @pytest.mark.parametrize(

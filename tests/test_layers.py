@@ -1,4 +1,4 @@
-"""Layers: fixed layer ids, and whole decks against golden JSON files.
+"""Layers: fixed layer ids, decks against golden JSON, and what the opening view shows.
 
 Set UPDATE_GOLDEN=1 to rewrite the golden files after an intended change, then review the diff.
 """
@@ -12,10 +12,32 @@ from pathlib import Path
 import pytest
 
 from dashboard.aggregate import MAX_MARKERS
-from dashboard.layers import build_deck, count_bin
+from dashboard.dataset import load_dataset
+from dashboard.filters import FilterState
+from dashboard.layers import (
+    LAND_TINTS,
+    MAP_HEIGHT,
+    MAP_WIDTH,
+    SHADE_STEPS,
+    SIZE_SCALE,
+    arc_width,
+    build_deck,
+    build_deck_and_overlay,
+    count_bin,
+    country_boxes,
+    drawn_points,
+    marker_radius,
+    neighbour_classes,
+    opening_view,
+    shaded_countries,
+    tint,
+)
+from dashboard.schema import CATEGORY_COLOURS
+from dashboard.viewport import overlaps, project, screen_shapes
 from tests.conftest import enriched, figure_row, row
 
 GOLDEN = Path(__file__).parent / "golden"
+VIEWS = ("summits", "partnerships", "flows")
 
 
 @pytest.fixture
@@ -47,6 +69,15 @@ def frame(tiny_ref):
     )
 
 
+@pytest.fixture(scope="module")
+def shipped():
+    return load_dataset()
+
+
+def spec_of(deck) -> dict:
+    return json.loads(deck.to_json())
+
+
 @pytest.mark.parametrize(("count", "index"), [(1, 0), (2, 1), (3, 1), (4, 2), (15, 3), (16, 4), (500, 4)])
 def test_count_bins(count, index):
     assert count_bin(count) == index
@@ -55,15 +86,15 @@ def test_count_bins(count, index):
 @pytest.mark.parametrize(
     ("view", "members", "ids"),
     [
-        ("summits", "", ["sea", "countries", "russia", "places", "place-labels"]),
-        ("partnerships", "", ["sea", "countries", "russia", "choropleth"]),
-        ("partnerships", "BRICS", ["sea", "countries", "russia", "choropleth"]),
-        ("flows", "", ["sea", "countries", "russia", "tie-arcs", "trade-arcs"]),
+        ("summits", "", ["countries", "places", "place-labels"]),
+        ("partnerships", "", ["countries"]),
+        ("partnerships", "BRICS", ["countries"]),
+        ("flows", "", ["countries", "arcs", "arc-labels"]),
     ],
 )
 def test_deck_matches_golden_json(frame, tiny_ref, view, members, ids):
     deck, legend = build_deck(view, frame, tiny_ref, members=members)
-    spec = json.loads(deck.to_json())
+    spec = spec_of(deck)
     assert [layer["id"] for layer in spec["layers"]] == ids
     assert legend
     assert "mapProvider" not in spec or spec["mapProvider"] in (None, "")
@@ -83,17 +114,35 @@ def test_deck_json_is_compact_and_has_no_nan(frame, tiny_ref):
     assert "NaN" not in raw
 
 
-def test_deck_for_empty_rows_still_draws_the_basemap(frame, tiny_ref):
-    for view in ("summits", "partnerships", "flows"):
-        deck, _ = build_deck(view, frame.iloc[0:0], tiny_ref)
-        spec = json.loads(deck.to_json())
-        assert spec["layers"][1]["id"] == "countries"
+@pytest.mark.parametrize("view", VIEWS)
+def test_deck_for_empty_rows_still_draws_the_basemap(frame, tiny_ref, view):
+    spec = spec_of(build_deck(view, frame.iloc[0:0], tiny_ref)[0])
+    assert spec["layers"][0]["id"] == "countries"
+    assert opening_view(spec).zoom == pytest.approx(1.25, abs=1e-4)  # the default view
 
 
-def test_tooltips_are_text_not_html(frame, tiny_ref):
+def test_without_tiles_no_basemap_is_fetched(frame, tiny_ref):
+    # A missing (or None) mapStyle makes Streamlit load CARTO's basemap: an outside request and
+    # a second paint seconds later. pydeck's placeholder tells Streamlit there is none.
+    spec = spec_of(build_deck("summits", frame, tiny_ref)[0])
+    assert spec["mapStyle"] == "__MAP_STYLE__"
+    assert spec["views"] == [{"@@type": "MapView", "controller": True, "repeat": True}]
+
+
+def test_online_tiles_fetch_carto_and_thin_the_land(frame, tiny_ref):
+    spec = spec_of(build_deck("summits", frame, tiny_ref, tiles=True)[0])
+    assert spec["mapProvider"] == "carto" and "positron" in spec["mapStyle"]
+    fills = {tuple(f["properties"]["fill"]) for f in spec["layers"][0]["data"]["features"]}
+    assert all(fill[3] == 110 for fill in fills)
+
+
+def test_tooltips_are_text_not_html_and_stay_in_the_map(frame, tiny_ref):
     deck, _ = build_deck("summits", frame, tiny_ref)
     assert deck._tooltip["text"] == "{tooltip}"
     assert "html" not in deck._tooltip
+    style = deck._tooltip["style"]
+    # deck.gl applies the style after its pointer transform: this pins the box inside the map.
+    assert style["transform"] == "none" and style["bottom"] == "8px" and "maxWidth" in style
 
 
 def test_unknown_view_is_named(frame, tiny_ref):
@@ -101,20 +150,48 @@ def test_unknown_view_is_named(frame, tiny_ref):
         build_deck("globe", frame, tiny_ref)
 
 
-def test_online_tiles_drop_the_sea(frame, tiny_ref):
-    deck, _ = build_deck("summits", frame, tiny_ref, tiles=True)
-    spec = json.loads(deck.to_json())
-    assert spec["layers"][0]["id"] == "countries"
-    assert spec["mapProvider"] == "carto"
+@pytest.mark.parametrize("view", VIEWS)
+def test_deck_sends_each_country_shape_once_without_border_lines(frame, tiny_ref, view):
+    spec = spec_of(build_deck(view, frame, tiny_ref)[0])
+    (countries,) = [layer for layer in spec["layers"] if layer["@@type"] == "GeoJsonLayer"]
+    assert sorted(f["properties"]["iso3"] for f in countries["data"]["features"]) == [
+        "PRK",
+        "RUS",
+        "SGP",
+        "ZAF",
+    ]
+    # Border lines cost seconds a frame under software WebGL whenever the view moves.
+    assert countries["stroked"] is False
+    assert "event_ids" not in json.dumps(spec)
 
 
-def test_deck_sends_each_country_shape_once(frame, tiny_ref):
-    deck, _ = build_deck("partnerships", frame, tiny_ref)
-    spec = json.loads(deck.to_json())
-    collections = [layer["data"] for layer in spec["layers"] if isinstance(layer.get("data"), dict)]
-    shapes = [f["properties"]["iso3"] for c in collections for f in c["features"]]
-    assert sorted(shapes) == ["PRK", "RUS", "SGP", "ZAF"]
-    assert "event_ids" not in deck.to_json()
+def test_touching_countries_get_different_tints(real_ref):
+    classes = neighbour_classes(real_ref)
+    assert set(classes) == set(real_ref.countries["iso3"])
+    assert max(classes.values()) < len(LAND_TINTS) == len(SHADE_STEPS)
+    for a, b in [
+        ("RUS", "CHN"),
+        ("MYS", "SGP"),
+        ("MYS", "IDN"),
+        ("VNM", "LAO"),
+        ("USA", "CAN"),
+        ("PRK", "KOR"),
+    ]:
+        assert classes[a] != classes[b], (a, b)
+
+
+@pytest.mark.parametrize(
+    ("colour", "step", "expected"),
+    [((100, 100, 100), 0.1, (116, 116, 116)), ((100, 0, 50), -0.1, (90, 0, 45))],
+)
+def test_tint(colour, step, expected):
+    assert tint(colour, step) == expected
+
+
+def test_countries_are_pickable_except_under_the_arcs(frame, tiny_ref):
+    for view, pickable in (("summits", True), ("partnerships", True), ("flows", False)):
+        spec = spec_of(build_deck(view, frame, tiny_ref)[0])
+        assert spec["layers"][0]["pickable"] is pickable, view
 
 
 def test_deck_bytes_stay_bounded_with_many_places(tiny_ref):
@@ -133,19 +210,138 @@ def test_deck_bytes_stay_bounded_with_many_places(tiny_ref):
     ]
     frame = enriched(rows, tiny_ref)
     deck, legend = build_deck("summits", frame, tiny_ref)
-    spec = json.loads(deck.to_json())
+    spec = spec_of(deck)
     markers = next(layer for layer in spec["layers"] if layer["id"] == "places")["data"]
     assert len(markers) <= MAX_MARKERS
     assert sum(m["count"] for m in markers) == 2000
-    assert "grouped into" in legend[-1].label
+    assert any("grid cells" in item.label for item in legend)
+    # Crowded or not, the opening view has no marker inside another and no labels overlapping.
+    assert overlaps(screen_shapes(spec, MAP_WIDTH, MAP_HEIGHT)) == []
 
 
-@pytest.mark.parametrize("view", ["summits", "partnerships", "flows"])
+@pytest.mark.parametrize("view", VIEWS)
 def test_only_accessors_are_expressions(frame, tiny_ref, view):
     # pydeck reads an unquoted string as an expression: `radius_units="pixels"` once became
     # "@@=pixels" and deck.gl fell back to metres. Only get* accessors may be expressions.
-    deck, _ = build_deck(view, frame, tiny_ref)
-    for layer in json.loads(deck.to_json())["layers"]:
+    for layer in spec_of(build_deck(view, frame, tiny_ref)[0])["layers"]:
         for key, value in layer.items():
             if isinstance(value, str) and value.startswith("@@="):
                 assert key.startswith("get"), (layer["id"], key, value)
+
+
+def test_a_marker_shows_its_highest_ranking_kind_and_lists_every_kind(tiny_ref):
+    # One summit and three meetings: coloured as a summit (the ranking), all four named.
+    rows = [row(event_id="s")] + [row(event_id=f"m{i}", category="meeting") for i in range(3)]
+    spec = spec_of(build_deck("summits", enriched(rows, tiny_ref), tiny_ref)[0])
+    (marker,) = spec["layers"][1]["data"]
+    assert marker["color"][:3] == list(CATEGORY_COLOURS["summit"])
+    assert "Kinds: summit 1, meeting 3" in marker["tooltip"]
+
+
+def test_close_places_merge_into_one_marker_that_lists_them(tiny_ref):
+    rows = [row(event_id=f"s{i}") for i in range(3)] + [
+        row(event_id="j", place="Jurong", lat="1.33", lon="103.72", category="meeting"),
+        row(event_id="p", place="Pyongyang", country_iso3="PRK", lat="39.03", lon="125.75"),
+    ]
+    deck, overlay = build_deck_and_overlay("summits", enriched(rows, tiny_ref), tiny_ref)
+    spec = spec_of(deck)
+    markers = spec["layers"][1]["data"]
+    assert [(m["place"], m["count"], m["places"]) for m in markers] == [
+        ("Singapore", 4, 2),
+        ("Pyongyang", 1, 1),
+    ]
+    assert markers[0]["members"] == [
+        {"place": "Singapore", "position": [103.85, 1.29]},
+        {"place": "Jurong", "position": [103.72, 1.33]},
+    ]
+    assert "Singapore and 1 place nearby: 4 events" in markers[0]["tooltip"]
+    assert [d["text"] for d in spec["layers"][2]["data"]] == ["Singapore +1", "Pyongyang"]
+    assert any("Name +N" in item.label for item in overlay.legend)
+
+
+def test_legend_has_size_and_width_scales(frame, tiny_ref):
+    _, legend = build_deck("summits", frame, tiny_ref)
+    sizes = [(item.label, item.size) for item in legend if item.kind == "circle" and "event" in item.label]
+    assert sizes == [(f"{n} event{'s' if n > 1 else ''}", 2 * marker_radius(n)) for n in SIZE_SCALE]
+    _, legend = build_deck("flows", frame, tiny_ref)
+    lines = {item.label: item.size for item in legend if item.kind == "line"}
+    assert lines["4 events"] == arc_width("tie", 4, 0) and lines["USD 10 billion"] == arc_width(
+        "figure", 1, 1e10
+    )
+
+
+def test_membership_lists_the_member_names(frame, tiny_ref):
+    _, overlay = build_deck_and_overlay("partnerships", frame, tiny_ref, members="BRICS")
+    assert overlay.names == ["Russia", "South Africa"]
+
+
+def test_flows_are_great_circles_labelled_at_their_ends(frame, tiny_ref):
+    spec = spec_of(build_deck("flows", frame, tiny_ref)[0])
+    arcs, labels = spec["layers"][1], spec["layers"][2]
+    assert arcs["greatCircle"] is True and arcs["getHeight"] == 0
+    assert {d["kind"] for d in arcs["data"]} == {"tie", "figure"}
+    texts = {d["text"]: d["position"] for d in labels["data"]}
+    assert texts["Moscow"] == [37.62, 55.75]
+    assert texts["North Korea"] == [125.75, 39.03]
+    assert texts["Singapore, ASEAN"] == [103.85, 1.29]  # organisations by acronym, at their seat
+
+
+# ----- the shipped table: what the opening view shows ---------------------------------------
+
+FILTERS = [
+    FilterState(),
+    FilterState(orgs=("ASEAN",)),
+    FilterState(years=(2018, 2018)),
+    FilterState(articles=(4,)),
+    FilterState(countries=("SGP",)),
+    FilterState(countries=("USA",)),
+    FilterState(categories=("summit",)),
+    FilterState(q="putin kim"),
+]
+
+
+def _inside(spec: dict, lon: float, lat: float, margin: float = 0.0) -> bool:
+    x, y = project(lon, lat, opening_view(spec), MAP_WIDTH, MAP_HEIGHT)
+    return margin <= x <= MAP_WIDTH - margin and margin <= y <= MAP_HEIGHT - margin
+
+
+@pytest.mark.parametrize("state", FILTERS, ids=lambda s: s.describe())
+@pytest.mark.parametrize("view", VIEWS)
+def test_the_opening_view_shows_everything_drawn_and_nothing_overlaps(shipped, state, view):
+    rows = state.apply(shipped.events)
+    spec = spec_of(build_deck(view, rows, shipped.reference)[0])
+    for lon, lat in drawn_points(spec):
+        assert _inside(spec, lon, lat, margin=20), (lon, lat)
+    boxes = country_boxes(shipped.reference)
+    for code in shaded_countries(spec):
+        for west, south, east, north in boxes[code]:
+            for lon in (west, east):
+                for lat in (south, north):
+                    assert _inside(spec, lon, lat), (code, lon, lat)
+    shapes = screen_shapes(spec, MAP_WIDTH, MAP_HEIGHT)
+    assert overlaps(shapes) == []
+    for box in shapes.boxes:
+        assert box.inside(MAP_WIDTH, MAP_HEIGHT)
+
+
+@pytest.mark.parametrize("members", ["EAS", "ASEAN", "APEC", "BRICS"])
+def test_membership_views_fit_every_member(shipped, members):
+    # EAS includes the United States: Alaska, the Aleutians across the antimeridian, Hawaii.
+    spec = spec_of(build_deck("partnerships", shipped.events, shipped.reference, members=members)[0])
+    assert shaded_countries(spec) == shipped.reference.members_of(members) - {"RUS"}
+    boxes = country_boxes(shipped.reference)
+    for code in shaded_countries(spec):
+        for west, south, east, north in boxes[code]:
+            assert _inside(spec, west, south) and _inside(spec, east, north), code
+
+
+def test_the_view_moves_with_the_filters_and_only_then(shipped):
+    ref = shipped.reference
+    world = opening_view(spec_of(build_deck("summits", shipped.events, ref)[0]))
+    again = opening_view(spec_of(build_deck("summits", shipped.events, ref)[0]))
+    asean = opening_view(
+        spec_of(build_deck("summits", FilterState(orgs=("ASEAN",)).apply(shipped.events), ref)[0])
+    )
+    assert world == again
+    assert asean.zoom > world.zoom
+    assert asean.longitude != world.longitude and asean.latitude != world.latitude

@@ -1,4 +1,4 @@
-"""Pieces several pages draw: the legend, event detail cards, and the load report.
+"""Pieces several pages draw: the legend, event lists and cards, and the load report.
 
 Text from the data is always escaped before it reaches Markdown (see `escape_markdown`), and
 the only raw HTML drawn is the legend, built from constants with each label HTML-escaped.
@@ -7,6 +7,7 @@ the only raw HTML drawn is the legend, built from constants with each label HTML
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
@@ -20,29 +21,34 @@ from dashboard.lists import split_list
 MAX_PROBLEMS_SHOWN = 500
 
 
-def legend(items: list[LegendItem], notes: list[str] = ()) -> None:
-    """Colour keys beside the map, as small swatches, dots or lines."""
-    shapes = {
-        "swatch": "width:14px;height:14px;border-radius:2px",
-        "circle": "width:12px;height:12px;border-radius:50%",
-        "line": "width:22px;height:4px;border-radius:2px",
-    }
+def legend(items: list[LegendItem], notes: Sequence[str] = (), names: Sequence[str] = ()) -> None:
+    """Colour keys and size scales: swatches, dots and lines drawn at the map's own sizes."""
     rows = []
     for item in items:
         if item.kind == "note":
-            rows.append(f'<div style="margin:6px 0;color:#555">{html.escape(item.label)}</div>')
+            rows.append(f'<div style="margin:6px 0 2px;color:#555">{html.escape(item.label)}</div>')
             continue
-        r, g, b = item.colour[:3]
-        style = shapes.get(item.kind, shapes["swatch"])
+        r, g, b = (int(v) for v in item.colour[:3])
+        colour = f"rgb({r},{g},{b})"
+        if item.kind == "circle":
+            d = max(item.size or 12, 4)
+            style = f"width:{d:.0f}px;height:{d:.0f}px;border-radius:50%;border:1px solid #fff"
+        elif item.kind == "line":
+            style = f"width:28px;height:{max(item.size or 4, 1):.1f}px;border-radius:2px"
+        else:
+            style = "width:14px;height:14px;border-radius:2px"
         rows.append(
-            f'<div style="display:flex;align-items:center;gap:8px;margin:3px 0">'
-            f'<span style="display:inline-block;{style};background:rgb({int(r)},{int(g)},{int(b)})"></span>'
+            '<div style="display:flex;align-items:center;gap:8px;margin:3px 0">'
+            '<span style="display:inline-flex;justify-content:center;align-items:center;min-width:28px">'
+            f'<span style="display:inline-block;{style};background:{colour}"></span></span>'
             f"<span>{html.escape(item.label)}</span></div>"
         )
     st.markdown(
         '<div data-testid="map-legend" style="font-size:0.85rem">' + "".join(rows) + "</div>",
         unsafe_allow_html=True,
     )
+    if names:
+        st.caption(esc(f"{len(names)} members: " + ", ".join(names) + "."))
     for note in notes:
         st.caption(esc(note))
 
@@ -84,6 +90,87 @@ def event_cards(events: pd.DataFrame, dataset: Dataset, limit: int = 30) -> None
         event_card(row, dataset, titles)
     if len(events) > limit:
         st.caption(f"… and {len(events) - limit} more: see the Data page.")
+
+
+#: An inference note shared by this many listed events is said once, under the list.
+SHARED_NOTE_MIN = 2
+#: Participants named in a list entry's line; the rest are counted.
+MAX_NAMES_IN_LINE = 3
+
+
+def event_list(events: pd.DataFrame, dataset: Dataset, limit: int = 30) -> None:
+    """A compact list: one line per event (date, title, who), each opening to its evidence.
+
+    Inference notes shared by several listed events are said once, under the list, and each
+    entry points to them; notes of one event stay in its entry.
+    """
+    shown = events.head(limit)
+    names = dataset.reference.country_names
+    titles = dict(zip(dataset.sources["article"], dataset.sources["title"], strict=True))
+    notes = _inference_notes(shown)
+    counts: dict[str, int] = {}
+    for per_row in notes:
+        for _, note in per_row:
+            counts[note] = counts.get(note, 0) + 1
+    shared = [n for n, k in counts.items() if k >= SHARED_NOTE_MIN]
+    letters = {note: chr(ord("A") + i) if i < 26 else str(i + 1) for i, note in enumerate(shared)}
+    if any(notes):
+        st.caption("≈ marks a date or place the text does not state but implies; each entry says how.")
+    for (_, row), row_notes in zip(shown.iterrows(), notes, strict=True):
+        with st.expander(esc(_line(row, names))):
+            _entry(row, names, titles, row_notes, letters)
+    if len(events) > limit:
+        st.caption(f"… and {len(events) - limit} more: see the Data page.")
+    for note in shared:
+        st.caption(esc(f"Note {letters[note]}, shared by {counts[note]} events: {note}"))
+
+
+def _line(row: pd.Series, names: dict[str, str]) -> str:
+    """Date, title and participants on one line (≈ before a date the text does not state)."""
+    date = date_text(row)
+    if row["date_inferred"]:
+        date = "≈" + date
+    who = [names.get(p, p) for p in split_list(row["participants"])]
+    if len(who) > MAX_NAMES_IN_LINE:
+        who = [*who[:MAX_NAMES_IN_LINE], f"+{len(who) - MAX_NAMES_IN_LINE}"]
+    return " · ".join(part for part in (date, str(row["title"]), ", ".join(who)) if part)
+
+
+def _inference_notes(rows: pd.DataFrame) -> list[list[tuple[str, str]]]:
+    """Per row: (what, note) for its inferred date and place."""
+    out = []
+    for _, row in rows.iterrows():
+        notes = []
+        for flag, column, what in (
+            ("date_inferred", "date_inference_note", "date"),
+            ("place_inferred", "place_inference_note", "place"),
+        ):
+            if row[flag]:
+                notes.append((what, str(row[column] or "no note given")))
+        out.append(notes)
+    return out
+
+
+def _entry(row, names, titles, notes: list[tuple[str, str]], letters: dict[str, str]) -> None:
+    where = ", ".join(x for x in (row["place"], names.get(row["country_iso3"], row["country_iso3"])) if x)
+    facts = [f"`{esc(row['category'])}`", esc(date_text(row)), esc(where) or "no place named"]
+    st.markdown(" · ".join(facts))
+    if row["summary"]:
+        st.markdown(esc(row["summary"]))
+    orgs = split_list(row["organisations"])
+    if orgs:
+        st.markdown(":material/groups: " + esc(", ".join(orgs)))
+    if pd.notna(row["value"]):
+        st.markdown(f":material/monitoring: **{esc(format_value(row['value'], row['unit']))}**")
+    article = int(row["article"]) if pd.notna(row["article"]) else None
+    source = f"Article {article}: {titles.get(article, '')}" if article else "no article"
+    st.markdown(f"> “{esc(row['evidence'])}”  \n> — {esc(source)}")
+    for what, note in notes:
+        if note in letters:
+            st.caption(esc(f"≈ {what} inferred: see note {letters[note]} under the list."))
+        else:
+            st.caption(esc(f"≈ {what} inferred: {note}"))
+    st.caption(f"`{esc(row['event_id'])}`")
 
 
 def load_report(dataset: Dataset) -> None:

@@ -148,6 +148,20 @@ def wait_idle(page) -> None:
     page.wait_for_timeout(300)
 
 
+def deck_spec(params: dict[str, str] | None = None) -> dict:
+    """The deck JSON the page sends for these URL parameters (the app run by AppTest)."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    (chart,) = at.get("deck_gl_json_chart")
+    return json.loads(chart.proto.json)
+
+
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

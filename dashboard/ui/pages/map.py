@@ -1,85 +1,122 @@
-"""Map page: summits and meetings, partnerships, or flows; click anything for its events."""
+"""Map page: summits and meetings, partnerships, or flows; click anything for its events.
+
+Layout, for a 1400x900 window: a one-line header (title, counts, mode control), then the map
+with a side column that holds the legend, or the events of what was clicked. The row wraps
+when narrow: the side column goes under the map, and the header's controls under the title.
+The deck opens on what the filters leave and does not depend on the selection, so a click
+reruns the page without moving the map.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.aggregate import events_at_place, events_in_cell, events_on_arc, events_with_country
+from dashboard.aggregate import (
+    events_at_place,
+    events_for_marker,
+    events_in_cell,
+    events_on_arc,
+    events_with_country,
+    kinds_text,
+)
 from dashboard.filters import VIEW_LABELS, VIEWS
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import plural
-from dashboard.layers import CHOROPLETH, COUNTRIES, PLACES, RUSSIA, TIE_ARCS, TRADE_ARCS, build_deck
+from dashboard.layers import ARCS, COUNTRIES, MAP_HEIGHT, PLACES, SEA_CSS, build_deck_and_overlay
 from dashboard.ui import components
 from dashboard.ui.context import PageContext, current_context
 from dashboard.ui.downloads import figure_buttons
 from dashboard.ui.state import KEYS, clear_event, commit, filter_to_country, map_key
 
 MEMBERS_NONE = "Events with Russia"
+#: The side column's width; below about 800 px of main area the row wraps and it goes under the map.
+SIDE_WIDTH = 340
+#: Page styles: constants only, never data. A tighter top, a one-line header, the map row
+#: wrapping when narrow, and the sea as the chart's background (see dashboard.layers).
+CSS = (
+    "<style>"
+    "[data-testid='stMainBlockContainer'] {padding: 3.25rem 1.5rem 2rem;}"
+    ".st-key-map-header h1 {font-size: 1.35rem; line-height: 1.3; padding: 0; margin: 0;}"
+    ".st-key-map-header [data-testid='stMarkdownContainer'] {margin-bottom: 0;}"
+    ".st-key-map-header p {margin-bottom: 0;}"
+    ".st-key-map-area {flex: 1 1 420px; min-width: min(420px, 100%);}"
+    ".st-key-map-side h3 {font-size: 1.05rem; line-height: 1.35; padding: 0.25rem 0 0;}"
+    ".st-key-map-side [data-testid='stExpander'] p, .st-key-map-side blockquote {font-size: 0.88rem;}"
+    f"{SEA_CSS}"
+    "</style>"
+)
 
 
 def render(ctx: PageContext) -> None:
     state, rows, ref = ctx.state, ctx.rows, ctx.dataset.reference
-    st.title("Russia's summits, partnerships and flows")
-    st.caption(esc(ctx.caption()))
-
-    controls = st.columns([3, 2])
-    st.session_state.setdefault(KEYS.view, state.view)
-    view = (
-        controls[0].segmented_control(
-            "Map mode", VIEWS, format_func=VIEW_LABELS.get, key=KEYS.view, label_visibility="collapsed"
+    st.html(CSS)
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium", key="map-header"):
+        with st.container(width="stretch", gap=None):
+            st.title("Russia's summits, partnerships and flows", anchor=False)
+            st.caption(esc(ctx.caption()))
+        st.session_state.setdefault(KEYS.view, state.view)
+        view = (
+            st.segmented_control(
+                "Map mode", VIEWS, format_func=VIEW_LABELS.get, key=KEYS.view, label_visibility="collapsed"
+            )
+            or state.view
         )
-        or state.view
-    )
-    members = ""
-    if view == "partnerships":
-        options = [MEMBERS_NONE, *ref.orgs_with_members]
-        st.session_state.setdefault(KEYS.members, state.members or MEMBERS_NONE)
-        choice = controls[1].selectbox(
-            "Colour countries by",
-            options,
-            key=KEYS.members,
-            format_func=lambda o: o if o == MEMBERS_NONE else f"Membership of {o} (2018-2019)",
-        )
-        members = "" if choice == MEMBERS_NONE else choice
+        members = ""
+        if view == "partnerships":
+            options = [MEMBERS_NONE, *ref.orgs_with_members]
+            st.session_state.setdefault(KEYS.members, state.members or MEMBERS_NONE)
+            choice = st.selectbox(
+                "Colour countries by",
+                options,
+                key=KEYS.members,
+                format_func=lambda o: o if o == MEMBERS_NONE else f"Membership of {o} (2018-2019)",
+                label_visibility="collapsed",
+                width=280,
+            )
+            members = "" if choice == MEMBERS_NONE else choice
     state = state.replace(view=view, members=members)
     commit(state)
 
-    if rows.empty:
-        st.info("No events match these filters. Widen the years or clear a filter (sidebar → Reset filters).")
     if view == "flows" and ref.flows_notice:
         st.warning(esc(ref.flows_notice), icon=":material/warning:")
-    deck, legend_items = build_deck(view, rows, ref, members=members, tiles=ctx.tiles)
-    map_col, legend_col = st.columns([4, 1])
-    with map_col:
-        event = st.pydeck_chart(
-            deck,
-            on_select="rerun",
-            selection_mode="single-object",
-            key=map_key(view),
-            height=560,
-        )
-    with legend_col:
-        st.markdown("**Legend**")
-        components.legend(legend_items, _notes(view, rows, members))
-        figure_buttons(ctx, view, state, stacked=True)
-
-    selected = _selection(event)
-    if state.event:
-        chosen = ctx.dataset.events[ctx.dataset.events["event_id"] == state.event]
-        st.subheader("Selected event")
-        st.button("Clear selected event", on_click=clear_event, key=KEYS.clear_event)
-        components.event_cards(chosen, ctx.dataset)
-    if selected is not None:
-        layer, obj = selected
-        _detail(layer, obj, ctx)
-    elif not state.event:
-        st.caption("Click a marker, country or arc to see its events and the quotes behind them.")
+    deck, overlay = build_deck_and_overlay(view, rows, ref, members=members, tiles=ctx.tiles)
+    with st.container(horizontal=True, gap="medium", key="map-row"):
+        with st.container(key="map-area", gap="small"):
+            event = st.pydeck_chart(
+                deck,
+                on_select="rerun",
+                selection_mode="single-object",
+                key=map_key(view),
+                height=MAP_HEIGHT,
+            )
+            selected = _selection(event)
+            if selected is not None or state.event:
+                # The side column lists events: the legend goes under the map.
+                components.legend(overlay.legend, _notes(view, rows, members), overlay.names)
+                figure_buttons(ctx, view, state)
+        with st.container(width=SIDE_WIDTH, height=MAP_HEIGHT, border=False, key="map-side"):
+            if rows.empty:
+                st.info("No events match these filters. Widen the years or clear a filter (sidebar → Reset).")
+            if state.event:
+                _selected_event(ctx)
+            if selected is not None:
+                _detail(*selected, ctx)
+            elif not state.event:
+                st.markdown("**Legend**")
+                components.legend(overlay.legend, _notes(view, rows, members), overlay.names)
+                st.caption(
+                    "Click a marker, country or arc to list its events here, with the quotes behind them."
+                )
+                figure_buttons(ctx, view, state, stacked=True)
 
 
 def _notes(view: str, rows: pd.DataFrame, members: str) -> list[str]:
     if view == "summits":
-        notes = ["Marker size: number of events at the place. Colour: its most frequent kind of event."]
+        notes = [
+            "Marker size: number of events at the place. Colour: the highest-ranking kind held "
+            "there, in the order above (summit first); hover or click for every kind."
+        ]
         hidden = int(rows["lat"].isna().sum())
         if hidden:
             notes.append(
@@ -91,7 +128,8 @@ def _notes(view: str, rows: pd.DataFrame, members: str) -> list[str]:
             return [f"Member states of {members} as of 2018-2019 (geodata/organisation_members.csv)."]
         return ["Count of filtered events each country takes part in with Russia (participants or place)."]
     return [
-        "Arcs start in Moscow. Figures that concern an organisation end at its seat and are "
+        "Arcs start in Moscow and follow great circles; names label their ends where they fit "
+        "(hover an arc for the rest). Figures that concern an organisation end at its seat and are "
         "aggregates, never split across members.",
     ]
 
@@ -102,47 +140,66 @@ def _selection(event) -> tuple[str, dict] | None:
     except (KeyError, TypeError):
         return None
     for layer, items in (objects or {}).items():
-        if items:
+        if items and isinstance(items[0], dict):
             return layer, items[0]
     return None
 
 
+def _selected_event(ctx: PageContext) -> None:
+    chosen = ctx.dataset.events[ctx.dataset.events["event_id"] == ctx.state.event]
+    st.markdown("**Selected event**")
+    st.button("Clear selected event", on_click=clear_event, key=KEYS.clear_event, width="stretch")
+    components.event_list(chosen, ctx.dataset)
+
+
 def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
+    """The events behind what was clicked: a marker, an arc or a country."""
     events, ref = ctx.rows, ctx.dataset.reference
     if layer == PLACES:
         # The deck carries no event ids (they would grow with the table): look the rows up.
-        if obj.get("cell"):
+        if isinstance(obj.get("members"), list):
+            chosen = events_for_marker(events, obj["members"])
+        elif obj.get("cell"):
             chosen = events_in_cell(events, str(obj["cell"]))
-            heading = f"Around {obj.get('place', '')}: {plural(len(chosen), 'event')}"
-            heading += f" at {plural(int(obj.get('places', 0)), 'place')}"
         else:
             chosen = events_at_place(events, str(obj.get("place", "")), obj.get("position"))
-            heading = f"{obj.get('place', '')}: {plural(len(chosen), 'event')}"
-        st.subheader(esc(heading))
-        components.event_cards(chosen, ctx.dataset)
+        others = chosen["place"].nunique() - 1
+        name = str(obj.get("place", "")) + (f" and {plural(others, 'place')} nearby" if others > 0 else "")
+        heading = f"{name}: {plural(len(chosen), 'event')}"
+        _list(heading, chosen, ctx)
         return
-    if layer in (TRADE_ARCS, TIE_ARCS):
-        kind, noun = ("figure", "figure") if layer == TRADE_ARCS else ("tie", "event")
+    if layer == ARCS:
+        kind = "figure" if obj.get("kind") == "figure" else "tie"
         target = str(obj.get("target", ""))
         chosen = events_on_arc(events, kind, target)
         name = ref.country_names.get(target) or ref.org_names.get(target, target)
-        heading = f"Russia → {name}: {plural(len(chosen), noun)}"
+        heading = f"Russia → {name}: {plural(len(chosen), kind if kind == 'figure' else 'event')}"
         if obj.get("aggregate"):
             heading += f" ({target}: organisation-level aggregate, not split across members)"
-        st.subheader(esc(heading))
-        components.event_cards(chosen, ctx.dataset)
+        _list(heading, chosen, ctx)
         return
-    if layer in (COUNTRIES, CHOROPLETH, RUSSIA):
+    if layer == COUNTRIES:
         props = obj.get("properties", obj)
-        iso3 = str(props.get("iso3", ""))
+        iso3 = str(props.get("iso3", "")) if isinstance(props, dict) else ""
         if iso3 not in ref.iso3_codes:
             return
         name = ref.country_names.get(iso3, iso3)
         involved = events_with_country(events, [iso3])
-        st.subheader(esc(f"{name}: {plural(len(involved), 'event')}"))
         if (iso3,) != ctx.state.countries:
-            st.button(f"Filter to {name}", on_click=filter_to_country, args=(iso3,))
-        components.event_cards(involved, ctx.dataset)
+            st.button(f"Filter to {name}", on_click=filter_to_country, args=(iso3,), width="stretch")
+        _list(f"{name}: {plural(len(involved), 'event')}", involved, ctx)
+
+
+def _list(heading: str, chosen: pd.DataFrame, ctx: PageContext) -> None:
+    st.subheader(esc(heading), anchor=False)
+    if chosen.empty:
+        st.caption("None under the current filters.")
+        return
+    kinds = chosen["category"].value_counts().to_dict()
+    st.caption(
+        esc(f"Kinds: {kinds_text({k: int(v) for k, v in kinds.items()})}. Open one for its quote and source.")
+    )
+    components.event_list(chosen, ctx.dataset)
 
 
 render(current_context())
