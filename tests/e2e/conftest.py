@@ -148,16 +148,28 @@ def wait_idle(page) -> None:
     page.wait_for_timeout(300)
 
 
-def deck_spec(params: dict[str, str] | None = None) -> dict:
-    """The deck JSON the page sends for these URL parameters (the app run by AppTest)."""
+def deck_spec(params: dict[str, str] | None = None, events: Path | None = None) -> dict:
+    """The deck JSON the page sends for these URL parameters (the app run by AppTest), for the
+    shipped table or the `events` table a test server was started with."""
     import json
+    import os
 
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
     for key, value in (params or {}).items():
         at.query_params[key] = value
-    at.run()
+    before = os.environ.get("SUMMIT_ATLAS_EVENTS")
+    if events is not None:
+        os.environ["SUMMIT_ATLAS_EVENTS"] = str(events)
+    try:
+        at.run()
+    finally:
+        if events is not None:
+            if before is None:
+                os.environ.pop("SUMMIT_ATLAS_EVENTS", None)
+            else:
+                os.environ["SUMMIT_ATLAS_EVENTS"] = before
     (chart,) = at.get("deck_gl_json_chart")
     return json.loads(chart.proto.json)
 

@@ -25,12 +25,13 @@ from tests.test_hostile import MD_EVIDENCE, MD_MARKERS, MD_SUMMARY, MD_TITLE
 
 HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
 VLADIVOSTOK = (131.8735, 43.1056)
+HOSTILE_TABLE = REPO / "tests" / "data" / "hostile" / "html_in_text.csv"
 INJECTED = "img[src=x], img[onerror], iframe[src=x], a[href^='javascript:']"
 
 
 @pytest.fixture(scope="module")
 def hostile_server() -> Iterator[Server]:
-    srv = Server(env={"SUMMIT_ATLAS_EVENTS": str(REPO / "tests" / "data" / "hostile" / "html_in_text.csv")})
+    srv = Server(env={"SUMMIT_ATLAS_EVENTS": str(HOSTILE_TABLE)})
     yield srv
     srv.stop()
 
@@ -53,7 +54,7 @@ def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
     open_app(page, f"{hostile_server.url}/?article=4")
     _wait_painted(page)
     box = page.locator(MAP_CANVAS).bounding_box()
-    x, y = _pixel(*VLADIVOSTOK, box["width"], box["height"])
+    x, y = _pixel(*VLADIVOSTOK, box["width"], box["height"], {"article": "4"}, HOSTILE_TABLE)
 
     # Tooltip: deck.gl draws it into div.deck-tooltip with innerText.
     page.mouse.move(box["x"] + x - 3, box["y"] + y - 3)
@@ -76,10 +77,15 @@ def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
     page.mouse.click(box["x"] + x, box["y"] + y)
     page.get_by_role("heading", name="Vladivostok").first.wait_for(timeout=60_000)
     wait_idle(page)
-    card_title = page.get_by_text(HOSTILE_TITLE, exact=True).first
-    card_title.wait_for()
-    assert card_title.is_visible()
-    assert page.get_by_text("<script>alert('summary')</script> and <b>bold</b>").first.is_visible()
+    # The side column lists the place's events, one line each (date · title · who): the title
+    # shows as text in the entry's label, and opening the entry shows the summary as text.
+    entry = page.locator("[data-testid=stExpander] summary", has_text=HOSTILE_TITLE).first
+    entry.wait_for()
+    assert entry.is_visible()
+    entry.click()
+    summary = page.get_by_text("<script>alert('summary')</script> and <b>bold</b>").first
+    summary.wait_for()
+    assert summary.is_visible()
     _no_live_html(page, dialogs)
 
     # Data page: the table (a canvas grid) and the selected-event card.

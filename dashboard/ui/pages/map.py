@@ -147,9 +147,10 @@ def _selection(event) -> tuple[str, dict] | None:
 
 def _selected_event(ctx: PageContext) -> None:
     chosen = ctx.dataset.events[ctx.dataset.events["event_id"] == ctx.state.event]
-    st.markdown("**Selected event**")
+    st.subheader("Selected event")
     st.button("Clear selected event", on_click=clear_event, key=KEYS.clear_event, width="stretch")
-    components.event_list(chosen, ctx.dataset)
+    # One event asked for by name (?event=, a Data-page row): shown whole, not as a list entry.
+    components.event_cards(chosen, ctx.dataset)
 
 
 def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
