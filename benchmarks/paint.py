@@ -217,8 +217,9 @@ def report(results: dict, runs: int) -> str:
     lines.append(
         f"Headless Chromium ({CHROMIUM}, software WebGL) at {VIEWPORT['width']}x{VIEWPORT['height']}; "
         f"median of {runs} fresh pages per figure, app and floor alternating in one run. First paint: "
-        "navigation start to the last draw of the settled deck; repaint: the search box "
-        f"(“{QUERY}”, Enter) to the last draw after it. Target: ≤ {TARGET}× the floor."
+        "navigation start until the deck's final picture first shows; repaint: the search box "
+        f"(“{QUERY}”, Enter) until the final picture after it first shows. Draws: WebGL draw calls "
+        f"until the map settled. Target: ≤ {TARGET}× the floor."
     )
     return "\n".join(lines)
 

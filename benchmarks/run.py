@@ -11,6 +11,9 @@
    cached (Parquet) load, filter, deck build, deck bytes, peak memory, and the app's runs.
 4. Peer: the same world map with markers built with folium: HTML bytes and build time.
 
+The browser's side (painting each map mode in headless Chromium, beside the floor app) is
+`benchmarks/paint.py`, run on its own: it needs Chromium and takes several minutes.
+
 This is not a test: figures depend on the machine. Tests stay fast (tests/test_benchmarks.py
 only runs the pieces at toy size).
 """

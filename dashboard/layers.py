@@ -1,7 +1,8 @@
 """pydeck decks for the three map views, built from a filtered, enriched frame.
 
 Each deck opens on what the filters leave (`viewport.fit_view` on the drawn markers, arc
-ends and shaded countries), at the map's size on a 1400x900 page (MAP_WIDTH x MAP_HEIGHT).
+ends and shaded countries), fitted to FIT_WIDTH x MAP_HEIGHT: the middle of any chart at least
+that wide (680 px on a 1400x900 page).
 At that view, markers that would overlap are merged into one that lists them, and labels
 are kept only where they overlap nothing (`viewport.merge_circles`, `viewport.place_labels`):
 the layout is computed here, in Python, so tests can check the very deck the page sends.
@@ -49,8 +50,12 @@ from dashboard.viewport import Circle, View
 # Layer ids: fixed, because pydeck's default id is random per run and breaks selection.
 COUNTRIES, PLACES, LABELS, ARCS, ARC_LABELS = "countries", "places", "place-labels", "arcs", "arc-labels"
 
-#: The chart's size on a 1400x900 page (wide layout, sidebar open): the size views are fitted to.
+#: The chart's size on a 1400x900 page (wide layout, sidebar open).
 MAP_WIDTH, MAP_HEIGHT = 680, 640
+#: The width opening views are fitted to: deck.gl keeps the centre and zoom whatever the chart's
+#: width, so a view fitted to this much is whole in any chart at least this wide (a window from
+#: about 1230 px with the sidebar open, or 800 px with it closed); wider charts add margin.
+FIT_WIDTH = 520
 #: Room kept free around what a view fits: more than the largest marker's radius.
 FIT_PADDING = 36.0
 #: Closest a fitted view comes: a single place opens on its region, not its streets.
@@ -576,7 +581,7 @@ def build_deck(
     *,
     members: str = "",
     tiles: bool = False,
-    size: tuple[float, float] = (MAP_WIDTH, MAP_HEIGHT),
+    size: tuple[float, float] = (FIT_WIDTH, MAP_HEIGHT),
 ) -> tuple[CompactDeck, list[LegendItem]]:
     """The whole deck for one map view, with its legend."""
     deck, overlay = build_deck_and_overlay(view, events, reference, members=members, tiles=tiles, size=size)
@@ -590,7 +595,7 @@ def build_deck_and_overlay(
     *,
     members: str = "",
     tiles: bool = False,
-    size: tuple[float, float] = (MAP_WIDTH, MAP_HEIGHT),
+    size: tuple[float, float] = (FIT_WIDTH, MAP_HEIGHT),
 ) -> tuple[CompactDeck, Overlay]:
     """The deck, and what the page shows beside it (legend, names, the opening view)."""
     builders = {

@@ -15,9 +15,9 @@ from dashboard.aggregate import MAX_MARKERS
 from dashboard.dataset import load_dataset
 from dashboard.filters import FilterState
 from dashboard.layers import (
+    FIT_WIDTH,
     LAND_TINTS,
     MAP_HEIGHT,
-    MAP_WIDTH,
     SHADE_STEPS,
     SIZE_SCALE,
     arc_width,
@@ -216,7 +216,7 @@ def test_deck_bytes_stay_bounded_with_many_places(tiny_ref):
     assert sum(m["count"] for m in markers) == 2000
     assert any("grid cells" in item.label for item in legend)
     # Crowded or not, the opening view has no marker inside another and no labels overlapping.
-    assert overlaps(screen_shapes(spec, MAP_WIDTH, MAP_HEIGHT)) == []
+    assert overlaps(screen_shapes(spec, FIT_WIDTH, MAP_HEIGHT)) == []
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -301,8 +301,8 @@ FILTERS = [
 
 
 def _inside(spec: dict, lon: float, lat: float, margin: float = 0.0) -> bool:
-    x, y = project(lon, lat, opening_view(spec), MAP_WIDTH, MAP_HEIGHT)
-    return margin <= x <= MAP_WIDTH - margin and margin <= y <= MAP_HEIGHT - margin
+    x, y = project(lon, lat, opening_view(spec), FIT_WIDTH, MAP_HEIGHT)
+    return margin <= x <= FIT_WIDTH - margin and margin <= y <= MAP_HEIGHT - margin
 
 
 @pytest.mark.parametrize("state", FILTERS, ids=lambda s: s.describe())
@@ -318,10 +318,10 @@ def test_the_opening_view_shows_everything_drawn_and_nothing_overlaps(shipped, s
             for lon in (west, east):
                 for lat in (south, north):
                     assert _inside(spec, lon, lat), (code, lon, lat)
-    shapes = screen_shapes(spec, MAP_WIDTH, MAP_HEIGHT)
+    shapes = screen_shapes(spec, FIT_WIDTH, MAP_HEIGHT)
     assert overlaps(shapes) == []
     for box in shapes.boxes:
-        assert box.inside(MAP_WIDTH, MAP_HEIGHT)
+        assert box.inside(FIT_WIDTH, MAP_HEIGHT)
 
 
 @pytest.mark.parametrize("members", ["EAS", "ASEAN", "APEC", "BRICS"])
