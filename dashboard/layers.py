@@ -60,6 +60,8 @@ FIT_WIDTH = 520
 FIT_PADDING = 36.0
 #: Closest a fitted view comes: a single place opens on its region, not its streets.
 MAX_FIT_ZOOM = 5.5
+#: Farthest out, for the fit and for the user: the world as wide as the chart at 1400x900.
+MIN_ZOOM = round(math.log2(MAP_WIDTH / viewport.TILE), 3)
 
 SEA_COLOUR = (214, 228, 240)
 LAND_COLOUR = (236, 234, 228)
@@ -253,6 +255,7 @@ def _fit(boxes: list[tuple[float, float, float, float]], size: tuple[float, floa
         *size,
         padding=FIT_PADDING,
         max_zoom=MAX_FIT_ZOOM,
+        min_zoom=MIN_ZOOM,
         default=DEFAULT_VIEW,
     )
 
@@ -613,7 +616,7 @@ def build_deck_and_overlay(
             longitude=opening.longitude,
             latitude=opening.latitude,
             zoom=opening.zoom,
-            min_zoom=0.5,
+            min_zoom=MIN_ZOOM,
             max_zoom=9,
         ),
         views=[pdk.View(type="MapView", controller=True, repeat=True)],
@@ -624,6 +627,12 @@ def build_deck_and_overlay(
         **({"map_style": "light"} if tiles else {}),
     )
     return deck, overlay
+
+
+def whole_width(view: View) -> float:
+    """The chart width a fitted view is whole in: FIT_WIDTH, except a world-spanning selection,
+    which opens at MIN_ZOOM and is whole in the chart of a 1400x900 page (MAP_WIDTH)."""
+    return MAP_WIDTH if view.zoom < MIN_ZOOM + 1e-3 else FIT_WIDTH
 
 
 def opening_view(spec: dict) -> View:

@@ -148,16 +148,26 @@ def wait_idle(page) -> None:
     page.wait_for_timeout(300)
 
 
-def deck_spec(params: dict[str, str] | None = None) -> dict:
-    """The deck JSON the page sends for these URL parameters (the app run by AppTest)."""
+def deck_spec(params: dict[str, str] | None = None, env: dict[str, str] | None = None) -> dict:
+    """The deck JSON the page sends for these URL parameters (the app run by AppTest), with
+    `env` set as a server started with it would have it (e.g. SUMMIT_ATLAS_EVENTS)."""
     import json
 
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    at.run()
+    saved = {key: os.environ.get(key) for key in env or {}}
+    os.environ.update(env or {})
+    try:
+        at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+        for key, value in (params or {}).items():
+            at.query_params[key] = value
+        at.run()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     (chart,) = at.get("deck_gl_json_chart")
     return json.loads(chart.proto.json)
 

@@ -21,9 +21,12 @@ VLADIVOSTOK = (131.8735, 43.1056)
 INJECTED = "img[src=x], img[onerror], iframe[src=x], a[href^='javascript:']"
 
 
+HOSTILE_ENV = {"SUMMIT_ATLAS_EVENTS": str(REPO / "tests" / "data" / "hostile" / "html_in_text.csv")}
+
+
 @pytest.fixture(scope="module")
 def hostile_server() -> Iterator[Server]:
-    srv = Server(env={"SUMMIT_ATLAS_EVENTS": str(REPO / "tests" / "data" / "hostile" / "html_in_text.csv")})
+    srv = Server(env=HOSTILE_ENV)
     yield srv
     srv.stop()
 
@@ -46,7 +49,7 @@ def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
     open_app(page, f"{hostile_server.url}/?article=4")
     _wait_painted(page)
     box = page.locator(MAP_CANVAS).bounding_box()
-    x, y = _pixel(*VLADIVOSTOK, box["width"], box["height"])
+    x, y = _pixel(*VLADIVOSTOK, box["width"], box["height"], {"article": "4"}, HOSTILE_ENV)
 
     # Tooltip: deck.gl draws it into div.deck-tooltip with innerText.
     page.mouse.move(box["x"] + x - 3, box["y"] + y - 3)
@@ -69,10 +72,14 @@ def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
     page.mouse.click(box["x"] + x, box["y"] + y)
     page.get_by_role("heading", name="Vladivostok").first.wait_for(timeout=60_000)
     wait_idle(page)
-    card_title = page.get_by_text(HOSTILE_TITLE, exact=True).first
-    card_title.wait_for()
-    assert card_title.is_visible()
-    assert page.get_by_text("<script>alert('summary')</script> and <b>bold</b>").first.is_visible()
+    # The title is in its entry's line beside the map; opening the entry shows the summary.
+    entry = page.locator("[data-testid=stExpander] summary").filter(has_text=HOSTILE_TITLE).first
+    entry.wait_for()
+    assert entry.is_visible()
+    entry.click()
+    summary = page.get_by_text("<script>alert('summary')</script> and <b>bold</b>").first
+    summary.wait_for()
+    assert summary.is_visible()
     _no_live_html(page, dialogs)
 
     # Data page: the table (a canvas grid) and the selected-event card.
