@@ -22,6 +22,7 @@ fades every other object of every layer (to 40% opacity); it has no option to tu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -124,10 +125,34 @@ DEFAULT_VIEW = View(75.0, 18.0, 1.25)
 
 
 class CompactDeck(pdk.Deck):
-    """A Deck whose JSON has no indentation: a fifth of the bytes pydeck's pretty print sends."""
+    """A Deck whose JSON has no indentation: a fifth of the bytes pydeck's pretty print sends.
+
+    The JSON is made once (the page keys the chart by its digest, and Streamlit sends it).
+    """
 
     def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+        if getattr(self, "_compact_json", None) is None:
+            self._compact_json = json.dumps(
+                self, sort_keys=True, default=default_serialize, separators=(",", ":")
+            )
+        return self._compact_json
+
+
+def chart_key(prefix: str, deck: pdk.Deck) -> str:
+    """A chart key that changes exactly when the deck does: `prefix-<digest of its JSON>`.
+
+    The deck depends on the filters and the mode, never on the selection, so a click, a pan or
+    a zoom keep the key (Streamlit 1.67 keeps a chart's identity, view and selection by key);
+    a filter change gives a new key, so the chart opens on its new fitted view with no stale
+    selection (Streamlit would otherwise carry the selected index over to whatever object now
+    has it). Remounting costs no more than updating here (see benchmarks/paint.py).
+    """
+    return key_for_json(prefix, deck.to_json())
+
+
+def key_for_json(prefix: str, deck_json: str) -> str:
+    """`chart_key` from the deck's JSON (what a test reads back from the page)."""
+    return f"{prefix}-{hashlib.sha1(deck_json.encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ Longitudes are unwrapped around the view's centre (deck.gl repeats the world wit
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -178,7 +177,7 @@ def fit_view(
     bottom edge: otherwise deck.gl moves it, and the view drawn is not the view computed.
     """
     if bounds is None:
-        return distinct(default)
+        return rounded(default)
     room_w, room_h = max(width - 2 * padding, 1.0), max(height - 2 * padding, 1.0)
     x0, x1 = mercator_x(bounds.west), mercator_x(bounds.east)
     y0, y1 = mercator_y(bounds.north), mercator_y(bounds.south)
@@ -189,23 +188,13 @@ def fit_view(
     centre_y = min(max((y0 + y1) / 2, half), TILE - half)
     centre_lon = (bounds.west + bounds.east) / 2
     centre_lon = (centre_lon + 180.0) % 360.0 - 180.0
-    return distinct(View(centre_lon, inverse_mercator_y(centre_y), zoom))
+    return rounded(View(centre_lon, inverse_mercator_y(centre_y), zoom))
 
 
-def distinct(view: View) -> View:
-    """The view, rounded, with every field carrying a digest of the whole view.
-
-    Streamlit's deck component applies only the fields of a new initial view that differ from
-    the last one, keeping the user's pan in the others. Two fitted views that share a longitude
-    would then open at the user's longitude. A difference of a few nanodegrees (and as little
-    zoom) in every field makes a new view apply whole; an unchanged view stays unchanged, so
-    the user's pan and zoom survive reruns that do not change the filters.
-    """
-    # Zoom rounded up: never below a bound the fit respected (deck.gl would raise it).
-    lon, lat, zoom = round(view.longitude, 4), round(view.latitude, 4), math.ceil(view.zoom * 1e4) / 1e4
-    digest = int(hashlib.sha256(f"{lon}|{lat}|{zoom}".encode()).hexdigest()[:8], 16)
-    nudge = (digest % 9973 + 1) * 1e-9
-    return View(lon + nudge, lat + nudge, zoom + nudge)
+def rounded(view: View) -> View:
+    """The view as the deck sends it: centre to 4 decimals (about 10 m), zoom rounded up, so
+    it never falls below a bound the fit respected (deck.gl would raise it)."""
+    return View(round(view.longitude, 4), round(view.latitude, 4), math.ceil(view.zoom * 1e4) / 1e4)
 
 
 # ----- layout at the opening view --------------------------------------------------------

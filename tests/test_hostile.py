@@ -25,6 +25,7 @@ from dashboard import cli
 from dashboard.data import load_events
 from dashboard.dataset import ENV_EVENTS, load_dataset
 from dashboard.export import to_csv_bytes
+from dashboard.layers import key_for_json
 from dashboard.schema import CATEGORIES, EVENT_COLUMNS, NUMERIC_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -399,7 +400,8 @@ def test_every_page_survives_hostile_tables(name, page, monkeypatch):
 
 def test_html_in_the_detail_panel_is_escaped_markdown(monkeypatch):
     at = _app(monkeypatch, "html_in_text.csv")
-    at.session_state["map-summits"] = {
+    (chart,) = at.get("deck_gl_json_chart")
+    at.session_state[key_for_json("map-summits", chart.proto.json)] = {
         "selection": {
             "indices": {"places": [0]},
             "objects": {"places": [{"place": "Vladivostok", "event_ids": "h-img-onerror"}]},

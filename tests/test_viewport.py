@@ -13,7 +13,6 @@ from dashboard.viewport import (
     ScreenShapes,
     View,
     bounds_of,
-    distinct,
     fit_view,
     label_box,
     lon_span,
@@ -21,6 +20,7 @@ from dashboard.viewport import (
     overlaps,
     place_labels,
     project,
+    rounded,
     screen_shapes,
     text_width,
 )
@@ -102,13 +102,8 @@ def test_no_bounds_give_the_default_view():
     assert (round(view.longitude, 3), round(view.latitude, 3), round(view.zoom, 3)) == (75.0, 18.0, 1.25)
 
 
-def test_distinct_views_differ_in_every_field_and_equal_views_stay_equal():
-    # Streamlit applies only the fields of a new initial view that changed: a view that shares
-    # its longitude with the last one must still differ there, so it applies whole.
-    a, b = distinct(View(75.0, 18.0, 1.25)), distinct(View(75.0, 30.0, 2.0))
-    assert a.longitude != b.longitude and a.latitude != b.latitude and a.zoom != b.zoom
-    assert distinct(View(75.0, 18.0, 1.25)) == a
-    assert abs(a.longitude - 75.0) < 1e-4
+def test_rounded_views_never_zoom_out_past_the_fit():
+    assert rounded(View(75.123456, 18.987654, 1.23451)) == View(75.1235, 18.9877, 1.2346)
 
 
 def test_project_unwraps_longitudes_around_the_centre():
