@@ -22,6 +22,7 @@ fades every other object of every layer (to 40% opacity); it has no option to tu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ FIT_WIDTH = 520
 FIT_PADDING = 36.0
 #: Closest a fitted view comes: a single place opens on its region, not its streets.
 MAX_FIT_ZOOM = 5.5
+#: Farthest out, for the fit and for the user: the world as wide as the chart at 1400x900.
+MIN_ZOOM = round(math.log2(MAP_WIDTH / viewport.TILE), 3)
 
 SEA_COLOUR = (214, 228, 240)
 LAND_COLOUR = (236, 234, 228)
@@ -122,12 +125,34 @@ DEFAULT_VIEW = View(75.0, 18.0, 1.25)
 
 
 class CompactDeck(pdk.Deck):
-    """A Deck whose JSON has no indentation: a fifth of the bytes pydeck's pretty print sends."""
+    """A Deck whose JSON has no indentation: a fifth of the bytes pydeck's pretty print sends.
+
+    The JSON is made once (the page keys the chart by its digest, and Streamlit sends it).
+    """
 
     def to_json(self) -> str:
-        return json.dumps(
-            self, sort_keys=True, default=default_serialize, separators=(",", ":"), allow_nan=False
-        )
+        if getattr(self, "_compact_json", None) is None:
+            self._compact_json = json.dumps(
+                self, sort_keys=True, default=default_serialize, separators=(",", ":"), allow_nan=False
+            )
+        return self._compact_json
+
+
+def chart_key(prefix: str, deck: pdk.Deck) -> str:
+    """A chart key that changes exactly when the deck does: `prefix-<digest of its JSON>`.
+
+    The deck depends on the filters and the mode, never on the selection, so a click, a pan or
+    a zoom keep the key (Streamlit 1.67 keeps a chart's identity, view and selection by key);
+    a filter change gives a new key, so the chart opens on its new fitted view with no stale
+    selection (Streamlit would otherwise carry the selected index over to whatever object now
+    has it). Remounting costs no more than updating here (see benchmarks/paint.py).
+    """
+    return key_for_json(prefix, deck.to_json())
+
+
+def key_for_json(prefix: str, deck_json: str) -> str:
+    """`chart_key` from the deck's JSON (what a test reads back from the page)."""
+    return f"{prefix}-{hashlib.sha1(deck_json.encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
@@ -255,6 +280,7 @@ def _fit(boxes: list[tuple[float, float, float, float]], size: tuple[float, floa
         *size,
         padding=FIT_PADDING,
         max_zoom=MAX_FIT_ZOOM,
+        min_zoom=MIN_ZOOM,
         default=DEFAULT_VIEW,
     )
 
@@ -615,7 +641,7 @@ def build_deck_and_overlay(
             longitude=opening.longitude,
             latitude=opening.latitude,
             zoom=opening.zoom,
-            min_zoom=0.5,
+            min_zoom=MIN_ZOOM,
             max_zoom=9,
         ),
         views=[pdk.View(type="MapView", controller=True, repeat=True)],
@@ -626,6 +652,12 @@ def build_deck_and_overlay(
         **({"map_style": "light"} if tiles else {}),
     )
     return deck, overlay
+
+
+def whole_width(view: View) -> float:
+    """The chart width a fitted view is whole in: FIT_WIDTH, except a world-spanning selection,
+    which opens at MIN_ZOOM and is whole in the chart of a 1400x900 page (MAP_WIDTH)."""
+    return MAP_WIDTH if view.zoom < MIN_ZOOM + 1e-3 else FIT_WIDTH
 
 
 def opening_view(spec: dict) -> View:

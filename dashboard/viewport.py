@@ -13,7 +13,6 @@ Longitudes are unwrapped around the view's centre (deck.gl repeats the world wit
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -165,42 +164,37 @@ def fit_view(
     *,
     padding: float = 40.0,
     max_zoom: float = 6.0,
+    min_zoom: float = 0.0,
     default: View = View(75.0, 18.0, 1.25),
 ) -> View:
     """The view that shows `bounds` with `padding` pixels to spare on every side.
 
     Centre and zoom come from Web Mercator: the box's pixel size at zoom 0 against the room
-    left inside the padding. A point (or a tiny country) opens at `max_zoom`, not street level.
-    The zoom never drops below the one where the world is as wide as the map, where deck.gl
-    would draw the same markers twice side by side.
+    left inside the padding. A point (or a tiny country) opens at `max_zoom`, not street level;
+    the zoom never drops below `min_zoom` (the deck's own minimum: deck.gl would raise it) or
+    below the zoom where the world is as tall as the map. Like deck.gl's map controller, the
+    centre is then moved, if need be, so that the view does not reach past the world's top or
+    bottom edge: otherwise deck.gl moves it, and the view drawn is not the view computed.
     """
     if bounds is None:
-        return distinct(default)
+        return rounded(default)
     room_w, room_h = max(width - 2 * padding, 1.0), max(height - 2 * padding, 1.0)
     x0, x1 = mercator_x(bounds.west), mercator_x(bounds.east)
     y0, y1 = mercator_y(bounds.north), mercator_y(bounds.south)
     dx, dy = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
     zoom = min(math.log2(room_w / dx), math.log2(room_h / dy), max_zoom)
-    zoom = max(zoom, math.log2(width / TILE))
+    zoom = max(zoom, min_zoom, math.log2(height / TILE))
+    half = height / 2 / 2.0**zoom  # half the view's height in world pixels at zoom 0
+    centre_y = min(max((y0 + y1) / 2, half), TILE - half)
     centre_lon = (bounds.west + bounds.east) / 2
     centre_lon = (centre_lon + 180.0) % 360.0 - 180.0
-    centre_lat = inverse_mercator_y((y0 + y1) / 2)
-    return distinct(View(centre_lon, centre_lat, zoom))
+    return rounded(View(centre_lon, inverse_mercator_y(centre_y), zoom))
 
 
-def distinct(view: View) -> View:
-    """The view, rounded, with every field carrying a digest of the whole view.
-
-    Streamlit's deck component applies only the fields of a new initial view that differ from
-    the last one, keeping the user's pan in the others. Two fitted views that share a longitude
-    would then open at the user's longitude. A difference of a few nanodegrees (and as little
-    zoom) in every field makes a new view apply whole; an unchanged view stays unchanged, so
-    the user's pan and zoom survive reruns that do not change the filters.
-    """
-    lon, lat, zoom = round(view.longitude, 4), round(view.latitude, 4), round(view.zoom, 4)
-    digest = int(hashlib.sha256(f"{lon}|{lat}|{zoom}".encode()).hexdigest()[:8], 16)
-    nudge = (digest % 9973 + 1) * 1e-9
-    return View(lon + nudge, lat + nudge, zoom + nudge)
+def rounded(view: View) -> View:
+    """The view as the deck sends it: centre to 4 decimals (about 10 m), zoom rounded up, so
+    it never falls below a bound the fit respected (deck.gl would raise it)."""
+    return View(round(view.longitude, 4), round(view.latitude, 4), math.ceil(view.zoom * 1e4) / 1e4)
 
 
 # ----- layout at the opening view --------------------------------------------------------

@@ -77,8 +77,18 @@ def test_changing_a_widget_updates_the_url():
     assert at.query_params["category"] == "trade"
 
 
+def chart_key(at: AppTest, view: str) -> str:
+    """The map chart's key: the mode and a digest of the deck (see layers.chart_key)."""
+    from dashboard.layers import key_for_json
+
+    (chart,) = at.get("deck_gl_json_chart")
+    return key_for_json(f"map-{view}", chart.proto.json)
+
+
 def select(at: AppTest, view: str, layer: str, obj: dict) -> AppTest:
-    at.session_state[f"map-{view}"] = {"selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}}
+    at.session_state[chart_key(at, view)] = {
+        "selection": {"indices": {layer: [0]}, "objects": {layer: [obj]}}
+    }
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -111,14 +121,7 @@ def test_a_marker_click_lists_compact_entries_and_says_a_shared_note_once():
 
 
 def test_selecting_a_country_offers_it_as_the_filter():
-    at = run({"view": "partnerships"})
-    at.session_state["map-partnerships"] = {
-        "selection": {
-            "indices": {"countries": [0]},
-            "objects": {"countries": [{"iso3": "SGP", "tooltip": "Singapore: 5 events with Russia"}]},
-        }
-    }
-    at.run()
+    at = select(run({"view": "partnerships"}), "partnerships", "countries", {"properties": {"iso3": "SGP"}})
     button = next(b for b in at.button if b.label == "Filter to Singapore")
     button.click().run()
     assert at.query_params["country"] == "SGP"
@@ -414,27 +417,32 @@ OPENING_URLS = [
     "params", OPENING_URLS, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "/"
 )
 def test_at_the_opening_view_nothing_is_hidden_or_overlapping(params):
-    from dashboard.layers import FIT_WIDTH, MAP_HEIGHT, drawn_points, opening_view
+    from dashboard.layers import FIT_WIDTH, MAP_HEIGHT, drawn_points, opening_view, whole_width
     from dashboard.viewport import overlaps, project, screen_shapes
 
     spec = deck_spec(run(params))
     view = opening_view(spec)
+    width = whole_width(view)  # FIT_WIDTH, or the 1400x900 chart for a world-spanning view
     for lon, lat in drawn_points(spec):
-        x, y = project(lon, lat, view, FIT_WIDTH, MAP_HEIGHT)
-        assert 0 <= x <= FIT_WIDTH and 0 <= y <= MAP_HEIGHT, (lon, lat, x, y)
+        x, y = project(lon, lat, view, width, MAP_HEIGHT)
+        assert 0 <= x <= width and 0 <= y <= MAP_HEIGHT, (lon, lat, x, y)
     shapes = screen_shapes(spec, FIT_WIDTH, MAP_HEIGHT)
     assert overlaps(shapes) == []
-    assert all(box.inside(FIT_WIDTH, MAP_HEIGHT) for box in shapes.boxes)
+    assert all(box.inside(FIT_WIDTH, MAP_HEIGHT) for box in shapes.boxes)  # labels: in the band
 
 
 def test_the_view_is_kept_across_a_click_and_refitted_by_a_filter():
     at = run()
-    before = deck_spec(at)["initialViewState"]
+    before, key = deck_spec(at)["initialViewState"], chart_key(at, "summits")
     at = select(at, "summits", "places", {"place": "Vladivostok"})
-    assert deck_spec(at)["initialViewState"] == before  # the same deck: the user's pan survives
+    # The same deck under the same key: Streamlit keeps the user's pan, zoom and selection.
+    assert deck_spec(at)["initialViewState"] == before and chart_key(at, "summits") == key
     at.multiselect(key="w_org").set_value(["ASEAN"]).run()
+    # A new deck under a new key: the chart opens on the new view, with nothing selected.
     after = deck_spec(at)["initialViewState"]
     assert all(after[k] != before[k] for k in ("longitude", "latitude", "zoom"))
+    assert chart_key(at, "summits") != key
+    assert any(m.value == "**Legend**" for m in at.markdown)
 
 
 @pytest.mark.parametrize(

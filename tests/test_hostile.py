@@ -26,6 +26,7 @@ from dashboard.data import load_events
 from dashboard.dataset import ENV_EVENTS, load_dataset
 from dashboard.export import to_csv_bytes
 from dashboard.formatting import escape_markdown
+from dashboard.layers import key_for_json
 from dashboard.schema import CATEGORIES, EVENT_COLUMNS, NUMERIC_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -581,7 +582,8 @@ def test_each_page_shows_the_load_report_once(page, monkeypatch):
 
 def test_html_in_the_detail_panel_is_escaped_markdown(monkeypatch):
     at = _app(monkeypatch, "html_in_text.csv")
-    at.session_state["map-summits"] = {
+    (chart,) = at.get("deck_gl_json_chart")
+    at.session_state[key_for_json("map-summits", chart.proto.json)] = {
         "selection": {
             "indices": {"places": [0]},
             "objects": {"places": [{"place": "Vladivostok", "event_ids": "h-img-onerror"}]},

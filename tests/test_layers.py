@@ -31,6 +31,7 @@ from dashboard.layers import (
     opening_view,
     shaded_countries,
     tint,
+    whole_width,
 )
 from dashboard.schema import CATEGORY_COLOURS
 from dashboard.viewport import overlaps, project, screen_shapes
@@ -301,8 +302,10 @@ FILTERS = [
 
 
 def _inside(spec: dict, lon: float, lat: float, margin: float = 0.0) -> bool:
-    x, y = project(lon, lat, opening_view(spec), FIT_WIDTH, MAP_HEIGHT)
-    return margin <= x <= FIT_WIDTH - margin and margin <= y <= MAP_HEIGHT - margin
+    view = opening_view(spec)
+    width = whole_width(view)
+    x, y = project(lon, lat, view, width, MAP_HEIGHT)
+    return margin <= x <= width - margin and margin <= y <= MAP_HEIGHT - margin
 
 
 @pytest.mark.parametrize("state", FILTERS, ids=lambda s: s.describe())

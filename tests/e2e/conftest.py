@@ -148,28 +148,27 @@ def wait_idle(page) -> None:
     page.wait_for_timeout(300)
 
 
-def deck_spec(params: dict[str, str] | None = None, events: Path | None = None) -> dict:
-    """The deck JSON the page sends for these URL parameters (the app run by AppTest), for the
-    shipped table or the `events` table a test server was started with."""
+def deck_spec(params: dict[str, str] | None = None, env: dict[str, str] | None = None) -> dict:
+    """The deck JSON the page sends for these URL parameters (the app run by AppTest), with
+    `env` set as a server started with it would have it (e.g. SUMMIT_ATLAS_EVENTS)."""
     import json
     import os
 
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    before = os.environ.get("SUMMIT_ATLAS_EVENTS")
-    if events is not None:
-        os.environ["SUMMIT_ATLAS_EVENTS"] = str(events)
+    saved = {key: os.environ.get(key) for key in env or {}}
+    os.environ.update(env or {})
     try:
+        at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+        for key, value in (params or {}).items():
+            at.query_params[key] = value
         at.run()
     finally:
-        if events is not None:
-            if before is None:
-                os.environ.pop("SUMMIT_ATLAS_EVENTS", None)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
             else:
-                os.environ["SUMMIT_ATLAS_EVENTS"] = before
+                os.environ[key] = value
     (chart,) = at.get("deck_gl_json_chart")
     return json.loads(chart.proto.json)
 

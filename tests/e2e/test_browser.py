@@ -42,11 +42,9 @@ def _wait_painted(page) -> None:
     raise AssertionError("the map canvas stayed blank")
 
 
-def _pixel(
-    lon: float, lat: float, width: float, height: float, params: dict, events=None
-) -> tuple[float, float]:
+def _pixel(lon, lat, width, height, params: dict, env: dict | None = None) -> tuple[float, float]:
     """Where deck.gl's opening view (fitted to the filters) draws a point, relative to the canvas."""
-    return project(lon, lat, opening_view(deck_spec(params, events)), width, height)
+    return project(lon, lat, opening_view(deck_spec(params, env)), width, height)
 
 
 def test_page_loads_and_the_map_paints(server, page):

@@ -29,9 +29,12 @@ HOSTILE_TABLE = REPO / "tests" / "data" / "hostile" / "html_in_text.csv"
 INJECTED = "img[src=x], img[onerror], iframe[src=x], a[href^='javascript:']"
 
 
+HOSTILE_ENV = {"SUMMIT_ATLAS_EVENTS": str(HOSTILE_TABLE)}
+
+
 @pytest.fixture(scope="module")
 def hostile_server() -> Iterator[Server]:
-    srv = Server(env={"SUMMIT_ATLAS_EVENTS": str(HOSTILE_TABLE)})
+    srv = Server(env=HOSTILE_ENV)
     yield srv
     srv.stop()
 
@@ -54,7 +57,7 @@ def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
     open_app(page, f"{hostile_server.url}/?article=4")
     _wait_painted(page)
     box = page.locator(MAP_CANVAS).bounding_box()
-    x, y = _pixel(*VLADIVOSTOK, box["width"], box["height"], {"article": "4"}, HOSTILE_TABLE)
+    x, y = _pixel(*VLADIVOSTOK, box["width"], box["height"], {"article": "4"}, HOSTILE_ENV)
 
     # Tooltip: deck.gl draws it into div.deck-tooltip with innerText.
     page.mouse.move(box["x"] + x - 3, box["y"] + y - 3)
@@ -77,9 +80,8 @@ def test_tooltip_detail_panel_and_table_show_html_as_text(hostile_server, page):
     page.mouse.click(box["x"] + x, box["y"] + y)
     page.get_by_role("heading", name="Vladivostok").first.wait_for(timeout=60_000)
     wait_idle(page)
-    # The side column lists the place's events, one line each (date · title · who): the title
-    # shows as text in the entry's label, and opening the entry shows the summary as text.
-    entry = page.locator("[data-testid=stExpander] summary", has_text=HOSTILE_TITLE).first
+    # The title is in its entry's line beside the map; opening the entry shows the summary.
+    entry = page.locator("[data-testid=stExpander] summary").filter(has_text=HOSTILE_TITLE).first
     entry.wait_for()
     assert entry.is_visible()
     entry.click()

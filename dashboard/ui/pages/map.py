@@ -3,8 +3,9 @@
 Layout, for a 1400x900 window: a one-line header (title, counts, mode control), then the map
 with a side column that holds the legend, or the events of what was clicked. The row wraps
 when narrow: the side column goes under the map, and the header's controls under the title.
-The deck opens on what the filters leave and does not depend on the selection, so a click
-reruns the page without moving the map.
+The deck opens on what the filters leave and does not depend on the selection; the chart is
+keyed by the deck, so a click reruns the page without moving the map, and a filter change
+opens the new view with nothing selected.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dashboard.aggregate import (
 from dashboard.filters import VIEW_LABELS, VIEWS
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import plural
-from dashboard.layers import ARCS, COUNTRIES, MAP_HEIGHT, PLACES, SEA_CSS, build_deck_and_overlay
+from dashboard.layers import ARCS, COUNTRIES, MAP_HEIGHT, PLACES, SEA_CSS, build_deck_and_overlay, chart_key
 from dashboard.ui import components
 from dashboard.ui.context import PageContext, current_context
 from dashboard.ui.downloads import figure_buttons
@@ -87,7 +88,7 @@ def render(ctx: PageContext) -> None:
                 deck,
                 on_select="rerun",
                 selection_mode="single-object",
-                key=map_key(view),
+                key=chart_key(map_key(view), deck),
                 height=MAP_HEIGHT,
             )
             selected = _selection(event)
