@@ -63,6 +63,36 @@ FIT_PADDING = 36.0
 MAX_FIT_ZOOM = 5.5
 #: Farthest out, for the fit and for the user: the world as wide as the chart at 1400x900.
 MIN_ZOOM = round(math.log2(MAP_WIDTH / viewport.TILE), 3)
+#: A chart narrower than FIT_WIDTH (an 800 px window with the sidebar open) is fitted to its own
+#: width, as the browser measured it, and drawn square: deck.gl never lets the world be shorter
+#: than the chart, so only a chart at most as tall as it is wide can show a world-spanning
+#: selection whole.
+NARROW_HEIGHT = (240, MAP_HEIGHT)
+#: Narrowest chart width taken from the browser: below it the page is unusable anyway, and a
+#: bogus report (0, negative, huge) cannot make a degenerate view.
+MIN_CHART_WIDTH = 240
+
+
+def chart_size(measured_width: float | None = None) -> tuple[float, float]:
+    """The size opening views are fitted to, and the chart's height.
+
+    The FIT_WIDTH band at MAP_HEIGHT, unless the browser reported a narrower chart: then that
+    chart's width (whole pixels, at least MIN_CHART_WIDTH) and as tall as wide. Wider charts
+    than the band need nothing: they add margin.
+    """
+    if measured_width is None or not math.isfinite(measured_width) or measured_width >= FIT_WIDTH:
+        return (FIT_WIDTH, MAP_HEIGHT)
+    width = max(int(measured_width), MIN_CHART_WIDTH)
+    low, high = NARROW_HEIGHT
+    return (width, min(max(width, low), high))
+
+
+def min_zoom(size: tuple[float, float]) -> float:
+    """The deck's minimum zoom for a chart of this size: MIN_ZOOM, or for a chart narrower than
+    the band, the world as wide as that chart (deck.gl still keeps it as tall as the chart)."""
+    width = size[0]
+    return MIN_ZOOM if width >= FIT_WIDTH else round(math.log2(width / viewport.TILE), 3)
+
 
 SEA_COLOUR = (214, 228, 240)
 LAND_COLOUR = (236, 234, 228)
@@ -280,7 +310,7 @@ def _fit(boxes: list[tuple[float, float, float, float]], size: tuple[float, floa
         *size,
         padding=FIT_PADDING,
         max_zoom=MAX_FIT_ZOOM,
-        min_zoom=MIN_ZOOM,
+        min_zoom=min_zoom(size),
         default=DEFAULT_VIEW,
     )
 
@@ -641,7 +671,7 @@ def build_deck_and_overlay(
             longitude=opening.longitude,
             latitude=opening.latitude,
             zoom=opening.zoom,
-            min_zoom=MIN_ZOOM,
+            min_zoom=min_zoom(size),
             max_zoom=9,
         ),
         views=[pdk.View(type="MapView", controller=True, repeat=True)],
@@ -654,10 +684,13 @@ def build_deck_and_overlay(
     return deck, overlay
 
 
-def whole_width(view: View) -> float:
-    """The chart width a fitted view is whole in: FIT_WIDTH, except a world-spanning selection,
-    which opens at MIN_ZOOM and is whole in the chart of a 1400x900 page (MAP_WIDTH)."""
-    return MAP_WIDTH if view.zoom < MIN_ZOOM + 1e-3 else FIT_WIDTH
+def whole_width(view: View, size: tuple[float, float] = (FIT_WIDTH, MAP_HEIGHT)) -> float:
+    """The chart width a view fitted to `size` is whole in: that width, except a world-spanning
+    selection in the band, which opens at MIN_ZOOM and is whole in the chart of a 1400x900 page
+    (MAP_WIDTH)."""
+    if size[0] >= FIT_WIDTH and view.zoom < MIN_ZOOM + 1e-3:
+        return MAP_WIDTH
+    return size[0]
 
 
 def opening_view(spec: dict) -> View:

@@ -18,15 +18,18 @@ from dashboard.layers import (
     FIT_WIDTH,
     LAND_TINTS,
     MAP_HEIGHT,
+    MIN_ZOOM,
     SHADE_STEPS,
     SIZE_SCALE,
     arc_width,
     build_deck,
     build_deck_and_overlay,
+    chart_size,
     count_bin,
     country_boxes,
     drawn_points,
     marker_radius,
+    min_zoom,
     neighbour_classes,
     opening_view,
     shaded_countries,
@@ -301,30 +304,55 @@ FILTERS = [
 ]
 
 
-def _inside(spec: dict, lon: float, lat: float, margin: float = 0.0) -> bool:
+def _inside(spec: dict, lon: float, lat: float, margin: float = 0.0, size=(FIT_WIDTH, MAP_HEIGHT)) -> bool:
     view = opening_view(spec)
-    width = whole_width(view)
-    x, y = project(lon, lat, view, width, MAP_HEIGHT)
-    return margin <= x <= width - margin and margin <= y <= MAP_HEIGHT - margin
+    width, height = whole_width(view, size), size[1]
+    x, y = project(lon, lat, view, width, height)
+    return margin <= x <= width - margin and margin <= y <= height - margin
 
 
+#: Chart widths the browser reports: none (the band), an 800 px window with the sidebar open,
+#: and a phone-narrow column.
+MEASURED = [None, 452, 300]
+
+
+@pytest.mark.parametrize("measured", MEASURED, ids=lambda w: f"measured={w}")
 @pytest.mark.parametrize("state", FILTERS, ids=lambda s: s.describe())
 @pytest.mark.parametrize("view", VIEWS)
-def test_the_opening_view_shows_everything_drawn_and_nothing_overlaps(shipped, state, view):
+def test_the_opening_view_shows_everything_drawn_and_nothing_overlaps(shipped, state, view, measured):
     rows = state.apply(shipped.events)
-    spec = spec_of(build_deck(view, rows, shipped.reference)[0])
+    size = chart_size(measured)
+    spec = spec_of(build_deck(view, rows, shipped.reference, size=size)[0])
     for lon, lat in drawn_points(spec):
-        assert _inside(spec, lon, lat, margin=20), (lon, lat)
+        assert _inside(spec, lon, lat, margin=20, size=size), (lon, lat)
     boxes = country_boxes(shipped.reference)
     for code in shaded_countries(spec):
         for west, south, east, north in boxes[code]:
             for lon in (west, east):
                 for lat in (south, north):
-                    assert _inside(spec, lon, lat), (code, lon, lat)
-    shapes = screen_shapes(spec, FIT_WIDTH, MAP_HEIGHT)
+                    assert _inside(spec, lon, lat, size=size), (code, lon, lat)
+    shapes = screen_shapes(spec, *size)
     assert overlaps(shapes) == []
     for box in shapes.boxes:
-        assert box.inside(FIT_WIDTH, MAP_HEIGHT)
+        assert box.inside(*size)
+
+
+@pytest.mark.parametrize(
+    ("measured", "size", "zoom"),
+    [
+        (None, (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
+        (680.0, (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
+        (FIT_WIDTH, (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
+        (452.0, (452, 452), -0.18),
+        (300.7, (300, 300), -0.771),
+        (10.0, (240, 240), -1.093),
+        (float("nan"), (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
+        (float("inf"), (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
+    ],
+)
+def test_a_chart_narrower_than_the_band_is_fitted_to_its_own_width(measured, size, zoom):
+    assert chart_size(measured) == size
+    assert min_zoom(size) == zoom
 
 
 @pytest.mark.parametrize("members", ["EAS", "ASEAN", "APEC", "BRICS"])

@@ -217,3 +217,49 @@ def _problem_table(problems) -> None:
     )
     if len(problems) > len(shown):
         st.caption(f"First {len(shown)} shown; run `python -m dashboard validate` for all.")
+
+
+# ----- the chart's width, measured in the browser ------------------------------------------
+
+#: Reports the width of the column it sits in, when narrower than `data.below` (else null),
+#: rounded down to 4 px, after resizing settles: the map's opening view is fitted on the server,
+#: which otherwise knows only the 1400x900 layout. Constant code; the only data it gets is a
+#: number from the page.
+_WIDTH_JS = """
+export default function (component) {
+  const { parentElement, setStateValue, data } = component;
+  const below = Number(data && data.below) || 0;
+  const host = parentElement;
+  const measure = () => {
+    const width = host.getBoundingClientRect().width;
+    if (!(width > 0)) return;
+    const value = width < below ? Math.floor(width / 4) * 4 : null;
+    if (host.__sentWidth !== value) {
+      host.__sentWidth = value;
+      setStateValue("width", value);
+    }
+  };
+  let timer = null;
+  const observer = new ResizeObserver(() => {
+    clearTimeout(timer);
+    timer = setTimeout(measure, 150);
+  });
+  observer.observe(host);
+  measure();
+  return () => { observer.disconnect(); clearTimeout(timer); };
+}
+"""
+_chart_width = st.components.v2.component("summit_atlas.chart_width", js=_WIDTH_JS, isolate_styles=False)
+
+
+def chart_width(key: str, below: float) -> float | None:
+    """The width of the column this is placed in, as the browser reports it, when narrower than
+    `below`; None when wider, or not reported yet (the first run, AppTest). The value comes from
+    the client: anything but a finite positive number is taken as no report."""
+    result = _chart_width(
+        key=key, data={"below": below}, default={"width": None}, on_width_change=lambda: None, height=0
+    )
+    value = getattr(result, "width", None)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < below:
+        return None
+    return float(value)

@@ -47,6 +47,8 @@ KEYS = SimpleNamespace(
     play_stepped="play_stepped",
     play_armed="play_armed",
     timeline_context="w_timeline_context",
+    # The map column's width, as the browser reports it (see components.chart_width).
+    chart_width="map-width",
 )
 #: Seconds between two steps of play: long enough for a browser without a GPU to repaint the map.
 PLAY_SECONDS = 2.0

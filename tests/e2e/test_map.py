@@ -112,6 +112,53 @@ def test_the_opening_view_contains_every_drawn_marker_where_deck_gl_draws_it(ser
         )
 
 
+def _narrow_spec(params: dict[str, str], chart_width: float) -> tuple[dict, tuple[float, float]]:
+    """The deck the page builds once the browser has reported this chart width (the width
+    probe rounds down to 4 px), made by the same pure functions the page calls."""
+    import json
+
+    from dashboard.dataset import load_dataset
+    from dashboard.filters import FilterState
+    from dashboard.layers import build_deck_and_overlay, chart_size
+
+    dataset = load_dataset()
+    state, _ = FilterState.from_query_params(params, dataset.vocabulary())
+    size = chart_size(chart_width // 4 * 4)
+    deck, _ = build_deck_and_overlay(state.view, state.apply(dataset.events), dataset.reference, size=size)
+    return json.loads(deck.to_json()), size
+
+
+@pytest.mark.parametrize("params", [{}, {"org": "ASEAN"}, {"view": "flows"}, {"view": "partnerships"}])
+def test_at_800_px_with_the_sidebar_open_the_opening_view_is_whole(server, page_at, params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    page = open_app(page_at(800, 900), f"{server.url}/?{query}")
+    page.locator(".st-key-map-width").wait_for(state="attached")
+    chart = page.locator(CHART)
+    # The page reruns once the probe reports the column narrower than the band: the chart is
+    # then square, as wide as its column.
+    page.wait_for_function(
+        "sel => { const r = document.querySelector(sel).getBoundingClientRect();"
+        " return r.width > 100 && Math.abs(r.width - r.height) < 8; }",
+        arg=CHART,
+        timeout=60_000,
+    )
+    _painted(page)
+    box = chart.bounding_box()
+    assert box["width"] < FIT_WIDTH, box  # narrower than the band: the case this is about
+    spec, size = _narrow_spec(params, box["width"])
+    assert round(box["height"]) == size[1], (box, size)
+    view = opening_view(spec)
+    for lon, lat in drawn_points(spec):
+        x, y = project(lon, lat, view, box["width"], box["height"])
+        assert 0 <= x <= box["width"] and 0 <= y <= box["height"], (lon, lat, x, y)
+    for marker in next((layer["data"] for layer in spec["layers"] if layer["id"] == "places"), []):
+        x, y = project(*marker["position"], view, box["width"], box["height"])
+        r, g, b, _ = _pixel_rgb(page, x, y)
+        want = marker["color"][:3]
+        assert max(abs(r - want[0]), abs(g - want[1]), abs(b - want[2])) < 60, (marker["place"], (r, g, b))
+    screenshot(page, "map-800-whole-" + ("-".join(params.values()) or "all"))
+
+
 def test_label_boxes_hold_the_text_the_browser_draws(server, page_at):
     # The overlap checks use viewport.text_width; the browser's own font must be no wider.
     texts = [

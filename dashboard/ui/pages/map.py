@@ -24,7 +24,17 @@ from dashboard.aggregate import (
 from dashboard.filters import VIEW_LABELS, VIEWS
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import plural
-from dashboard.layers import ARCS, COUNTRIES, MAP_HEIGHT, PLACES, SEA_CSS, build_deck_and_overlay, chart_key
+from dashboard.layers import (
+    ARCS,
+    COUNTRIES,
+    FIT_WIDTH,
+    MAP_HEIGHT,
+    PLACES,
+    SEA_CSS,
+    build_deck_and_overlay,
+    chart_key,
+    chart_size,
+)
 from dashboard.ui import components
 from dashboard.ui.context import PageContext, current_context
 from dashboard.ui.downloads import figure_buttons
@@ -41,7 +51,9 @@ CSS = (
     ".st-key-map-header h1 {font-size: 1.35rem; line-height: 1.3; padding: 0; margin: 0;}"
     ".st-key-map-header [data-testid='stMarkdownContainer'] {margin-bottom: 0;}"
     ".st-key-map-header p {margin-bottom: 0;}"
-    ".st-key-map-area {flex: 1 1 420px; min-width: min(420px, 100%);}"
+    ".st-key-map-area {flex: 1 1 420px; min-width: min(420px, 100%); position: relative;}"
+    # The width probe measures the column without taking a row of it.
+    f".st-key-{KEYS.chart_width} {{position: absolute; top: 0; left: 0; right: 0; height: 0;}}"
     ".st-key-map-side h3 {font-size: 1.05rem; line-height: 1.35; padding: 0.25rem 0 0;}"
     ".st-key-map-side [data-testid='stExpander'] p, .st-key-map-side blockquote {font-size: 0.88rem;}"
     f"{SEA_CSS}"
@@ -81,15 +93,20 @@ def render(ctx: PageContext) -> None:
 
     if view == "flows" and ref.flows_notice:
         st.warning(esc(ref.flows_notice), icon=":material/warning:")
-    deck, overlay = build_deck_and_overlay(view, rows, ref, members=members, tiles=ctx.tiles)
     with st.container(horizontal=True, gap="medium", key="map-row"):
         with st.container(key="map-area", gap="small"):
+            # Fitted to the band every chart from a 1400x900 page down holds, or to this chart's
+            # own width when the browser reports it narrower (an 800 px window).
+            size = chart_size(components.chart_width(KEYS.chart_width, FIT_WIDTH))
+            deck, overlay = build_deck_and_overlay(
+                view, rows, ref, members=members, tiles=ctx.tiles, size=size
+            )
             event = st.pydeck_chart(
                 deck,
                 on_select="rerun",
                 selection_mode="single-object",
                 key=chart_key(map_key(view), deck),
-                height=MAP_HEIGHT,
+                height=int(size[1]),
             )
             selected = _selection(event)
             if selected is not None or state.event:
