@@ -1,0 +1,230 @@
+"""The query seam: one DuckDB connection over one enriched events table, of any size.
+
+Every page asks its questions here (which rows match the filters, how many per place, per
+year, per arc; one page of the Data table; a download in batches) and gets back small frames;
+the pure functions in `aggregate.py`, `layers.py` and `charts.py` then work on those. The same
+SQL serves 94 rows held in memory and 10 million held in a Parquet file: only where the table
+lives differs (`from_frame` registers an Arrow copy of the frame, `from_parquet` scans the file
+in place, so the rows are never all in memory).
+
+Safety: the SQL text is always a constant of this code base; every value (a filter's codes, a
+search word, a limit) goes in as a bound parameter. The connection is in-memory, never writes,
+may read only the one Parquet file it was opened on (`allowed_paths`), and its configuration is
+locked, so no query can widen that.
+
+`_row` is each event's position in the table (the dataset's date order): results are ordered by
+it, so every reader sees the rows in the order the frame has them, and a frame-backed engine
+hands back the frame's own rows (`rows`), with their exact types.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: The relation every query reads; `_row` is the event's position in the table.
+EVENTS = "events"
+ROW = "_row"
+#: Rows per batch when a download streams from the engine.
+BATCH_ROWS = 50_000
+#: DuckDB's own threads: the machine has two cores and Streamlit serves other sessions too.
+THREADS = 2
+#: DuckDB's memory ceiling for one table's queries (it spills or fails beyond it, never grows).
+MEMORY_LIMIT = "512MB"
+
+
+class Engine:
+    """One enriched events table behind a read-only DuckDB connection.
+
+    Build it with `from_frame` or `from_parquet`; ask with `table` / `frame` (SQL constants over
+    the `events` relation, values as `?` parameters), `rows` (the matching events as the
+    dataset's own frame), `count`, `batches`.
+    """
+
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        columns: tuple[str, ...],
+        *,
+        frame: pd.DataFrame | None = None,
+        schema: pa.Schema | None = None,
+        source: str = "",
+    ):
+        self._connection = connection
+        self.columns = columns
+        self.frame = frame
+        self._schema = schema
+        self.source = source
+        self._memo: dict = {}
+        self._lock = threading.Lock()
+
+    # ----- opening ---------------------------------------------------------------------------
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> Engine:
+        """An engine over a frame held in memory (a small table): an Arrow copy is registered."""
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = table.append_column(ROW, pa.array(np.arange(len(frame), dtype=np.int64)))
+        connection = _connect(allowed=[])
+        connection.register(EVENTS, table)
+        _lock(connection)
+        return cls(connection, tuple(str(c) for c in frame.columns), frame=frame, source="memory")
+
+    @classmethod
+    def from_parquet(cls, path: Path | str) -> Engine:
+        """An engine over a Parquet file, scanned in place: its rows are never all in memory."""
+        path = str(Path(path).resolve())
+        schema = pq.read_schema(path)
+        connection = _connect(allowed=[path])
+        # The relation API takes the path as a value: no SQL is built from it.
+        relation = connection.read_parquet(path, file_row_number=True)
+        relation.project(f'* EXCLUDE (file_row_number), file_row_number AS "{ROW}"').create_view(EVENTS)
+        _lock(connection)
+        columns = tuple(n for n in schema.names if not n.startswith("__"))
+        return cls(connection, columns, schema=schema, source=path)
+
+    # ----- asking ----------------------------------------------------------------------------
+    def table(self, sql: str, params: Sequence = ()) -> pa.Table:
+        """The result of a constant SQL text with bound parameters, as Arrow."""
+        with self._lock:
+            return self._connection.sql(sql, params=list(params)).to_arrow_table()
+
+    def frame_of(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
+        """The result as a pandas frame: for small results (aggregates, a page)."""
+        return self._to_pandas(self.table(sql, params))
+
+    def scalar(self, sql: str, params: Sequence = ()):
+        with self._lock:
+            rows = self._connection.sql(sql, params=list(params)).fetchall()
+        return rows[0][0] if rows else None
+
+    def count(self, where: str = "TRUE", params: Sequence = ()) -> int:
+        """How many events match a WHERE clause."""
+        return int(self.scalar(f"SELECT count(*) FROM {EVENTS} WHERE {where}", params))
+
+    @property
+    def total(self) -> int:
+        if "total" not in self._memo:
+            self._memo["total"] = self.count()
+        return self._memo["total"]
+
+    def positions(
+        self, where: str = "TRUE", params: Sequence = (), limit: int | None = None, offset: int = 0
+    ) -> np.ndarray:
+        """The positions (`_row`) of the matching events, in table order."""
+        sql, args = f"SELECT {ROW} FROM {EVENTS} WHERE {where} ORDER BY {ROW}", list(params)
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [int(limit), int(offset)]
+        return self.table(sql, args).column(0).to_numpy()
+
+    def rows(
+        self,
+        where: str = "TRUE",
+        params: Sequence = (),
+        *,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pd.DataFrame:
+        """The matching events, in table order, as the dataset's frame would hold them.
+
+        A frame-backed engine returns the frame's own rows (same index, same types); a Parquet
+        one reads just these rows and columns, typed as the file's pandas metadata says.
+        """
+        if self.frame is not None:
+            picked = self.positions(where, params, limit, offset)
+            frame = self.frame if columns is None else self.frame[list(columns)]
+            return frame if len(picked) == len(frame) else frame.iloc[picked]
+        wanted = ", ".join(_quote(c) for c in (columns or self.columns))
+        sql, args = f"SELECT {wanted} FROM {EVENTS} WHERE {where} ORDER BY {ROW}", list(params)
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [int(limit), int(offset)]
+        return self.frame_of(sql, args)
+
+    def batches(
+        self,
+        where: str = "TRUE",
+        params: Sequence = (),
+        *,
+        columns: Sequence[str] | None = None,
+        size: int = BATCH_ROWS,
+    ) -> Iterator[pd.DataFrame]:
+        """The matching events in batches of `size`, in table order: a download never holds them all."""
+        if self.frame is not None:
+            picked = self.positions(where, params)
+            frame = self.frame if columns is None else self.frame[list(columns)]
+            for start in range(0, len(picked), size):
+                yield frame.iloc[picked[start : start + size]]
+            return
+        wanted = ", ".join(_quote(c) for c in (columns or self.columns))
+        sql = f"SELECT {wanted} FROM {EVENTS} WHERE {where} ORDER BY {ROW}"
+        # A cursor of its own: the batches are read while other queries run.
+        cursor = self._connection.cursor()
+        try:
+            reader = cursor.sql(sql, params=list(params)).to_arrow_reader(size)
+            for batch in reader:
+                if batch.num_rows:
+                    yield self._to_pandas(pa.Table.from_batches([batch]))
+        finally:
+            cursor.close()
+
+    def distinct(self, column: str) -> tuple:
+        """The distinct non-null values of a column (list cells are few even in 10M rows); memoised."""
+        key = ("distinct", column)
+        if key not in self._memo:
+            if column not in self.columns:
+                raise ValueError(f"column {column!r} is not in the events table")
+            sql = f"SELECT DISTINCT {_quote(column)} FROM {EVENTS} WHERE {_quote(column)} IS NOT NULL"
+            self._memo[key] = tuple(self.table(sql).column(0).to_pylist())
+        return self._memo[key]
+
+    def close(self) -> None:
+        self._connection.close()
+
+    # ----- types -----------------------------------------------------------------------------
+    def _to_pandas(self, table: pa.Table) -> pd.DataFrame:
+        """Arrow to pandas; from a Parquet file, typed as `pd.read_parquet` of the file types it."""
+        if self._schema is not None:
+            # The file's own column types and pandas metadata (Int64, bool, str), so a page
+            # read from the engine holds what the dataset's frame would.
+            fields = [
+                self._schema.field(n) if n in self._schema.names else table.schema.field(n)
+                for n in table.column_names
+            ]
+            table = table.cast(pa.schema(fields)).replace_schema_metadata(self._schema.metadata)
+        return table.to_pandas()
+
+
+def _connect(allowed: list[str]) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(":memory:", config={"threads": THREADS, "memory_limit": MEMORY_LIMIT})
+    connection.execute("SET allowed_paths = ?", [allowed])
+    return connection
+
+
+def _lock(connection: duckdb.DuckDBPyConnection) -> None:
+    """No file access beyond the allowed paths, and no query may change that."""
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+
+
+def _quote(name: str) -> str:
+    """An identifier, quoted: column names come from the table's schema, never from a user."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def for_dataset(dataset) -> Engine:
+    """The engine of a dataset, opened once: over its Parquet file when it has one (a large
+    table), else over its frame in memory."""
+    memo = dataset._memo
+    if "engine" not in memo:
+        parquet = getattr(dataset, "parquet", None)
+        memo["engine"] = Engine.from_parquet(parquet) if parquet else Engine.from_frame(dataset.events)
+    return memo["engine"]
