@@ -1,8 +1,11 @@
-"""The tables behind the maps: group-bys of a filtered, enriched events frame, and pick look-ups.
+"""The tables behind the maps: group-bys of the filtered events, and pick look-ups.
 
-Pure pandas, no drawing: `layers.py` turns these tables into pydeck layers. Every cost here
-grows with the rows passed in only through group-bys; text (tooltips) is built from at most
-MAX_TOOLTIP_LINES events per group. Tooltips are short on purpose: a click lists the events
+The group-bys run in the engine (`dashboard.engine.Selection`: SQL over a frame or a Parquet
+file), which hands back small frames (one row per place and kind, per list cell, per arc end,
+and at most MAX_TOOLTIP_LINES events per group); the rest is pure pandas on those, and no
+drawing: `layers.py` turns these tables into pydeck layers. Every function takes a `Selection`
+or, for tests and one-off callers, an enriched frame (read through an engine opened on it), so
+94 rows and 10 million take the same path. Tooltips are short on purpose: a click lists the events
 beside the map, so a tooltip names the place or arc, its count and its kinds, and a few titles.
 """
 
@@ -14,9 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from dashboard.engine import Selection
 from dashboard.formatting import format_value, plural
 from dashboard.geo import RUSSIA_ISO3, Reference
-from dashboard.lists import cells_holding, split_list
+from dashboard.lists import split_list
 from dashboard.schema import CATEGORIES, FIGURE_CATEGORIES
 
 MAX_TOOLTIP_LINES = 3
@@ -40,33 +44,47 @@ def kinds_text(kinds: dict[str, int]) -> str:
     return ", ".join(f"{k} {n}" for k, n in ordered)
 
 
-def place_table(events: pd.DataFrame) -> pd.DataFrame:
+#: The events a place marker stands for: those with a position and a place name.
+_LOCATED = "lat IS NOT NULL AND lon IS NOT NULL AND coalesce(place, '') <> ''"
+#: Tooltip order inside a group: date, then id, then table order (pandas' stable sort).
+_TOOLTIP_ORDER = "date_start NULLS LAST, event_id NULLS LAST, _row"
+
+
+def place_table(events: pd.DataFrame | Selection) -> pd.DataFrame:
     """One row per mapped place: its count of events, every kind held there, and a tooltip.
 
     `kinds` maps each kind to its count; `category` is the highest-ranking one (KIND_RANK),
-    the marker's colour. Vectorised: the cost grows with the number of events only through
-    group-bys, and the tooltip is built from at most MAX_TOOLTIP_LINES events per place.
+    the marker's colour. The engine counts per place and kind and picks the first
+    MAX_TOOLTIP_LINES events of each place (date, then id); only those reach pandas.
     """
     columns = ["place", "country_name", "lat", "lon", "count", "category", "kinds", "tooltip"]
-    located = events[events["lat"].notna() & events["lon"].notna() & (events["place"].fillna("") != "")]
-    if located.empty:
+    located = Selection.of(events).narrowed(_LOCATED)
+    per_kind = located.query(
+        "SELECT place, lat, lon, category, count(*) AS n, min(_row) AS first FROM sel "
+        "GROUP BY place, lat, lon, category ORDER BY first, category"
+    )
+    if per_kind.empty:
         return pd.DataFrame(columns=columns)
+    places = located.query(
+        "SELECT place, lat, lon, count(*) AS count, "
+        f"first(country_name ORDER BY {_TOOLTIP_ORDER}) FILTER (WHERE country_name IS NOT NULL) "
+        "AS country_name FROM sel GROUP BY place, lat, lon ORDER BY place, lat, lon"
+    )
+    head = located.query(
+        "SELECT place, lat, lon, date_start, date_inferred, title FROM ("
+        f"SELECT *, row_number() OVER (PARTITION BY place, lat, lon ORDER BY {_TOOLTIP_ORDER}) AS rank "
+        f"FROM sel) WHERE rank <= ? ORDER BY place, lat, lon, rank",
+        [MAX_TOOLTIP_LINES],
+    )
     keys = ["place", "lat", "lon"]
-    # Events in tooltip order (date, then id); a stable sort keeps that order inside each group.
-    ordered = located.sort_values(["date_start", "event_id"], kind="stable")
-    grouped = ordered.groupby(keys, sort=True)
-    places = grouped.agg(count=("event_id", "size"), country_name=("country_name", "first"))
-    per_kind = located.groupby([*keys, "category"], sort=False).size()
     kinds: dict[tuple, dict[str, int]] = {}
-    for (place, lat, lon, kind), n in per_kind.items():
+    for place, lat, lon, kind, n in zip(*(per_kind[k] for k in [*keys, "category", "n"]), strict=True):
         kinds.setdefault((place, lat, lon), {})[kind] = int(n)
-    places["kinds"] = [kinds[key] for key in places.index]
+    places["kinds"] = [kinds[key] for key in zip(*(places[k] for k in keys), strict=True)]
     places["category"] = [top_kind(k) for k in places["kinds"]]
-    head = grouped.head(MAX_TOOLTIP_LINES)
     lines: dict[tuple, list[str]] = {}
     for key, line in zip(zip(*(head[k] for k in keys), strict=True), _event_lines(head), strict=True):
         lines.setdefault(key, []).append(line)
-    places = places.reset_index()
     places["tooltip"] = [
         _tooltip(
             [f"{p}, {name}: {plural(n, 'event')}", f"Kinds: {kinds_text(k)}"],
@@ -143,80 +161,121 @@ def marker_table(places: pd.DataFrame, max_markers: int = MAX_MARKERS) -> pd.Dat
     )
 
 
-def events_for_marker(events: pd.DataFrame, members: Sequence[dict]) -> pd.DataFrame:
-    """The events behind a marker that stands for several places or grid cells.
+def _picked(
+    events: pd.DataFrame | Selection, clause: str, params: Sequence = (), selection: Selection | None = None
+):
+    """The selected events matching a look-up clause: a frame for a frame, a Selection for a
+    Selection (a page then asks it for a count and the first few rows, never all of them)."""
+    narrowed = (selection or Selection.of(events)).narrowed(clause, params)
+    return narrowed if isinstance(events, Selection) else narrowed.rows()
 
-    `members` comes from the browser (the clicked object): each item is `{"place", "position"}`
-    or `{"cell"}`; anything else is skipped. Rows keep the frame's order.
-    """
-    mask = np.zeros(len(events), dtype=bool)
+
+def _marker_clause(members: Sequence[dict]) -> tuple[str, list]:
+    """Rows behind any of a marker's members (`{"place", "position"}` or `{"cell"}`)."""
+    clauses, params = [], []
     for member in list(members or [])[:1000]:
         if not isinstance(member, dict):
             continue
         if member.get("cell"):
-            hit = events_in_cell(events, str(member["cell"]))
+            clause, args = _cell_clause(str(member["cell"]))
         elif member.get("place"):
-            hit = events_at_place(events, str(member["place"]), member.get("position"))
+            clause, args = _place_clause(str(member["place"]), member.get("position"))
         else:
             continue
-        mask |= events.index.isin(hit.index)
-    return events[mask]
+        clauses.append(clause)
+        params += args
+    return ("(" + " OR ".join(clauses) + ")" if clauses else "FALSE"), params
 
 
-def events_in_cell(events: pd.DataFrame, cell: str) -> pd.DataFrame:
-    """The events behind a grid-cell marker (`cell` as `marker_table` writes it)."""
+def events_for_marker(events: pd.DataFrame | Selection, members: Sequence[dict]):
+    """The events behind a marker that stands for several places or grid cells.
+
+    `members` comes from the browser (the clicked object): each item is `{"place", "position"}`
+    or `{"cell"}`; anything else is skipped. Rows keep the table's order.
+    """
+    return _picked(events, *_marker_clause(members))
+
+
+def _cell_clause(cell: str) -> tuple[str, list]:
     try:
         size_text, row_text, col_text = cell.split(":")
         size, row, col = float(size_text), int(row_text), int(col_text)
     except ValueError:
-        return events.iloc[0:0]
-    placed = events["place"].fillna("") != ""
-    inside = (np.floor(events["lat"] / size) == row) & (np.floor(events["lon"] / size) == col)
-    return events[(placed & inside.fillna(False)).to_numpy(dtype=bool)]
+        return "FALSE", []
+    if not math.isfinite(size) or size <= 0:
+        return "FALSE", []
+    clause = "coalesce(place, '') <> '' AND floor(lat / ?) = ? AND floor(lon / ?) = ?"
+    return clause, [size, row, size, col]
 
 
-def country_counts(events: pd.DataFrame) -> pd.Series:
+def events_in_cell(events: pd.DataFrame | Selection, cell: str):
+    """The events behind a grid-cell marker (`cell` as `marker_table` writes it)."""
+    return _picked(events, *_cell_clause(cell))
+
+
+def country_counts(events: pd.DataFrame | Selection) -> pd.Series:
     """Events per partner country (participants and the row's country, Russia itself left out)."""
     counts: dict[str, int] = {}
-    # Distinct (participants, country) pairs are few even in a million rows: count those.
-    pairs = pd.DataFrame(
-        {"parts": events["participants"].fillna("").to_numpy(), "iso3": events["country_iso3"].fillna("")}
+    # Distinct (participants, country) pairs are few even in ten million rows: count those.
+    pairs = Selection.of(events).query(
+        "SELECT coalesce(participants, '') AS parts, coalesce(country_iso3, '') AS iso3, count(*) AS n "
+        "FROM sel GROUP BY ALL"
     )
-    for (parts, iso3), n in pairs.value_counts(sort=False).items():
+    for parts, iso3, n in zip(pairs["parts"], pairs["iso3"], pairs["n"], strict=True):
         involved = set(split_list(parts)) | {iso3}
         for code in involved - {RUSSIA_ISO3, ""}:
             counts[code] = counts.get(code, 0) + int(n)
     return pd.Series(counts, dtype="int64").sort_index()
 
 
-def flow_targets(events: pd.DataFrame) -> pd.DataFrame:
-    """Each event's arc ends: one row per (event, kind, target type, code).
+#: Whether a row's arc is a figure (a trade or investment row with a value) or a tie.
+_IS_FIGURE = "({t}category IN (SELECT unnest(?::VARCHAR[])) AND {t}value IS NOT NULL)"
 
-    `kind` is `figure` for trade/investment rows with a value and `tie` for the rest; the
-    targets are the partner states, or the organisations when no partner state is named.
-    Worked out once per distinct (kind, partners, organisations), not once per event.
+
+def flow_ends(events: pd.DataFrame | Selection) -> pd.DataFrame:
+    """Each distinct arc start of the selection and its ends: one row per (combination, target).
+
+    A combination is (figure, partners, organisations); `kind` is `figure` for trade/investment
+    rows with a value and `tie` for the rest; the targets are the partner states, or the
+    organisations when no partner state is named. Worked out once per distinct combination
+    (a few thousand in ten million rows), with the number of events `n` holding it.
     """
-    figure = events["category"].isin(FIGURE_CATEGORIES) & events["value"].notna()
-    keys = pd.DataFrame(
-        {
-            "kind": figure.map({True: "figure", False: "tie"}).to_numpy(dtype=object),
-            "partners": events["partners"].fillna("").to_numpy(dtype=object),
-            "organisations": events["organisations"].fillna("").to_numpy(dtype=object),
-        }
+    combos = Selection.of(events).query(
+        f"SELECT {_IS_FIGURE.format(t='')} AS figure, coalesce(partners, '') AS partners, "
+        "coalesce(organisations, '') AS organisations, count(*) AS n FROM sel GROUP BY ALL",
+        [sorted(FIGURE_CATEGORIES)],
     )
-    codes, distinct = pd.factorize(pd.MultiIndex.from_frame(keys))
     ends = []
-    for i, (kind, partners, orgs) in enumerate(distinct):
+    for figure, partners, orgs, n in zip(*(combos[c] for c in combos.columns), strict=True):
         targets = [("country", p) for p in split_list(partners)]
         if not targets:
             targets = [("org", o) for o in split_list(orgs)]
-        ends.extend((i, kind, t, c) for t, c in targets)
-    ends = pd.DataFrame(ends, columns=["combo", "kind", "target_type", "target"])
-    rows = pd.DataFrame({"combo": codes, "row": np.arange(len(events))})
-    return rows.merge(ends, on="combo").drop(columns="combo")
+        kind = "figure" if figure else "tie"
+        ends.extend((bool(figure), partners, orgs, int(n), kind, t, c) for t, c in targets)
+    columns = ["figure", "partners", "organisations", "n", "kind", "target_type", "target"]
+    return pd.DataFrame(ends, columns=columns)
 
 
-def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+def _with_ends(ends: pd.DataFrame) -> tuple[str, list]:
+    """A CTE `ends` holding the arc ends, and `arcs`: the selected events joined to their ends.
+
+    The ends go in as parameters (parallel lists, unnested together), never as SQL text.
+    """
+    sql = (
+        ", ends AS (SELECT unnest(?::BOOLEAN[]) AS figure, unnest(?::VARCHAR[]) AS partners, "
+        "unnest(?::VARCHAR[]) AS organisations, unnest(?::VARCHAR[]) AS kind, "
+        "unnest(?::VARCHAR[]) AS target_type, unnest(?::VARCHAR[]) AS target), "
+        f"arcs AS (SELECT sel.*, ends.kind, ends.target_type, ends.target FROM sel JOIN ends "
+        f"ON {_IS_FIGURE.format(t='sel.')} = ends.figure "
+        "AND coalesce(sel.partners, '') = ends.partners "
+        "AND coalesce(sel.organisations, '') = ends.organisations) "
+    )
+    names = ("figure", "partners", "organisations", "kind", "target_type", "target")
+    params = [ends[c].tolist() for c in names]
+    return sql, [*params, sorted(FIGURE_CATEGORIES)]
+
+
+def flow_table(events: pd.DataFrame | Selection, reference: Reference) -> pd.DataFrame:
     """Arcs from Russia: one per partner (state capital or organisation seat) and kind.
 
     `kind` is `figure` for trade/investment rows with a value and `tie` for the rest. A figure
@@ -226,38 +285,37 @@ def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     source = reference.capital_points.get(RUSSIA_ISO3)
     columns = ["kind", "target", "target_name", "aggregate", "source_lon", "source_lat"]
     columns += ["target_lon", "target_lat", "count", "usd", "tooltip"]
-    if source is None or events.empty:
+    selection = Selection.of(events)
+    if source is None:
         return pd.DataFrame(columns=columns)
-    ends = flow_targets(events)
+    ends = flow_ends(selection)
     if ends.empty:
         return pd.DataFrame(columns=columns)
-    picked = events.iloc[ends["row"].to_numpy()]
-    long = pd.DataFrame(
-        {
-            "kind": ends["kind"].to_numpy(),
-            "target_type": ends["target_type"].to_numpy(),
-            "target": ends["target"].to_numpy(),
-            "date": picked["date_start"].fillna("").to_numpy(dtype=object),
-            "event_id": picked["event_id"].to_numpy(dtype=object),
-            "value": picked["value"].to_numpy(dtype=float),
-            "usd": (picked["unit"].fillna("").str.upper() == "USD").to_numpy()
-            & picked["value"].notna().to_numpy(),
-            "row": ends["row"].to_numpy(),
-        }
-    )
     group = ["kind", "target_type", "target"]
-    counts = long.groupby(group, sort=True).size().rename("count")
-    usd = long[long["usd"]].sort_values(["date", "value"], kind="stable").groupby(group).last()["value"]
-    ordered = long.sort_values([*group, "date", "event_id"], kind="stable")
-    head = ordered.groupby(group, sort=False).head(MAX_TOOLTIP_LINES)
-    head_rows = events.iloc[head["row"].to_numpy()]
+    counts = ends.groupby(group, sort=True)["n"].sum().rename("count")
+    ctes, params = _with_ends(ends)
+    # The latest USD figure per arc: by date, then value, then table order (the last wins).
+    usd = selection.query(
+        ctes + "SELECT kind, target_type, target, "
+        "max_by(value, (coalesce(date_start, ''), value, _row)) AS value "
+        "FROM arcs WHERE upper(coalesce(unit, '')) = 'USD' AND value IS NOT NULL GROUP BY ALL",
+        params,
+    )
+    usd = usd.set_index(group)["value"] if len(usd) else pd.Series(dtype=float)
+    head = selection.query(
+        ctes + "SELECT kind, target_type, target, date_start, date_inferred, title, value, unit FROM ("
+        "SELECT *, row_number() OVER (PARTITION BY kind, target_type, target "
+        "ORDER BY coalesce(date_start, ''), event_id NULLS LAST, _row) AS rank FROM arcs) "
+        "WHERE rank <= ? ORDER BY kind, target_type, target, rank",
+        [*params, MAX_TOOLTIP_LINES],
+    )
     is_figure = (head["kind"] == "figure").to_numpy()
     lines: dict[tuple, list[str]] = {}
     for key, fig, ev, figline in zip(
         zip(head["kind"], head["target_type"], head["target"], strict=True),
         is_figure,
-        _event_lines(head_rows),
-        _figure_lines(head_rows),
+        _event_lines(head),
+        _figure_lines(head),
         strict=True,
     ):
         lines.setdefault(key, []).append(figline if fig else ev)
@@ -300,38 +358,49 @@ def flow_table(events: pd.DataFrame, reference: Reference) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def events_at_place(
-    events: pd.DataFrame, place: str, position: Sequence[float] | None = None
-) -> pd.DataFrame:
-    """The events behind one marker: the place, and its position when the picked object has one."""
-    hit = events["place"] == place
+def _place_clause(place: str, position: Sequence[float] | None = None) -> tuple[str, list]:
+    clause, params = "place = ?", [place]
     if isinstance(position, (list, tuple)) and len(position) == 2:
         try:
             lon, lat = float(position[0]), float(position[1])
         except (TypeError, ValueError):
-            return events.iloc[0:0]  # a position from the browser that is no position
-        hit &= (events["lon"].round(4) == round(lon, 4)) & (events["lat"].round(4) == round(lat, 4))
-    return events[hit.fillna(False).to_numpy(dtype=bool)]
+            return "FALSE", []  # a position from the browser that is no position
+        clause += " AND round(lon, 4) = ? AND round(lat, 4) = ?"
+        params += [round(lon, 4), round(lat, 4)]
+    return clause, params
 
 
-def events_with_country(events: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
+def events_at_place(events: pd.DataFrame | Selection, place: str, position: Sequence[float] | None = None):
+    """The events behind one marker: the place, and its position when the picked object has one."""
+    return _picked(events, *_place_clause(place, position))
+
+
+def country_clause(codes: Sequence[str], engine) -> tuple[str, list]:
+    """Rows whose country or participants hold any of `codes`: the country filter's own clause."""
+    from dashboard.filters import FIELD_BY_NAME  # filters imports this module's neighbours
+
+    return FIELD_BY_NAME["countries"].sql(tuple(codes), engine)
+
+
+def events_with_country(events: pd.DataFrame | Selection, codes: Sequence[str]):
     """The events a country takes part in or is the place of: what a click on it lists, and
     what the country filter and the choropleth count."""
-    return events[country_mask(events, codes).to_numpy(dtype=bool)]
+    selection = Selection.of(events)
+    return _picked(events, *country_clause(codes, selection.engine), selection=selection)
 
 
-def country_mask(events: pd.DataFrame, codes: Sequence[str]) -> pd.Series:
-    """True where the row's country or its participants hold any of `codes`."""
-    return events["country_iso3"].isin(list(codes)) | cells_holding(events["participants"], codes)
-
-
-def events_on_arc(events: pd.DataFrame, kind: str, target: str) -> pd.DataFrame:
+def events_on_arc(events: pd.DataFrame | Selection, kind: str, target: str):
     """The events behind one arc: `kind` is `figure` or `tie`, `target` an ISO3 or organisation code."""
-    if events.empty:
-        return events
-    ends = flow_targets(events)
-    rows = ends.loc[(ends["kind"] == kind) & (ends["target"] == target), "row"].unique()
-    return events.iloc[sorted(rows)]
+    selection = Selection.of(events)
+    ends = flow_ends(selection)
+    ends = ends[(ends["kind"] == kind) & (ends["target"] == target)]
+    clause = (
+        "EXISTS (SELECT 1 FROM (SELECT unnest(?::BOOLEAN[]) AS f, unnest(?::VARCHAR[]) AS p, "
+        f"unnest(?::VARCHAR[]) AS o) AS e WHERE e.f = {_IS_FIGURE.format(t='')} "
+        "AND e.p = coalesce(partners, '') AND e.o = coalesce(organisations, ''))"
+    )
+    params = [ends["figure"].tolist(), ends["partners"].tolist(), ends["organisations"].tolist()]
+    return _picked(events, clause, [*params, sorted(FIGURE_CATEGORIES)], selection=selection)
 
 
 def _missing(value) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -34,6 +35,8 @@ EVENTS = "events"
 ROW = "_row"
 #: Rows per batch when a download streams from the engine.
 BATCH_ROWS = 50_000
+#: Answers an engine remembers (counts per filter state) before it forgets them all.
+MEMO_ENTRIES = 1000
 #: DuckDB's own threads: the machine has two cores and Streamlit serves other sessions too.
 THREADS = 2
 #: DuckDB's memory ceiling for one table's queries (it spills or fails beyond it, never grows).
@@ -228,3 +231,49 @@ def for_dataset(dataset) -> Engine:
         parquet = getattr(dataset, "parquet", None)
         memo["engine"] = Engine.from_parquet(parquet) if parquet else Engine.from_frame(dataset.events)
     return memo["engine"]
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """The events a WHERE clause picks from an engine's table: what a page works on.
+
+    Aggregates ask it `query(sql)`, where `sql` reads the selected events as the relation `sel`
+    (a CTE the clause defines, so the clause's parameters come first, then the query's own).
+    """
+
+    engine: Engine
+    where: str = "TRUE"
+    params: tuple = ()
+
+    @classmethod
+    def of(cls, events: pd.DataFrame | Selection) -> Selection:
+        """A selection as is, or every row of a frame (an engine opened on it for the call)."""
+        return events if isinstance(events, Selection) else cls(Engine.from_frame(events))
+
+    def narrowed(self, clause: str, params: Sequence = ()) -> Selection:
+        """The selected events that also match `clause` (a constant with `?` parameters)."""
+        return Selection(self.engine, f"({self.where}) AND ({clause})", (*self.params, *params))
+
+    def query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
+        """A small result: `sql` reads `sel`, the selected events."""
+        head = f"WITH sel AS (SELECT * FROM {EVENTS} WHERE {self.where}) "
+        return self.engine.frame_of(head + sql, (*self.params, *params))
+
+    def count(self) -> int:
+        key = ("count", self.where, repr(self.params))
+        memo = self.engine._memo
+        if key not in memo:
+            if len(memo) > MEMO_ENTRIES:
+                memo.clear()  # counts of states long left: cheap to ask again
+            memo[key] = self.engine.count(self.where, self.params)
+        return memo[key]
+
+    @property
+    def empty(self) -> bool:
+        return self.count() == 0
+
+    def rows(self, columns: Sequence[str] | None = None, limit: int | None = None, offset: int = 0):
+        return self.engine.rows(self.where, self.params, columns=columns, limit=limit, offset=offset)
+
+    def batches(self, columns: Sequence[str] | None = None, size: int = BATCH_ROWS):
+        return self.engine.batches(self.where, self.params, columns=columns, size=size)
