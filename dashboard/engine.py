@@ -20,6 +20,7 @@ hands back the frame's own rows (`rows`), with their exact types.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,8 @@ class Engine:
     ):
         self._connection = connection
         self.columns = columns
-        self.frame = frame
+        # Held weakly: the engine is shared per frame (`of_frame`) and must not keep it alive.
+        self._frame = weakref.ref(frame) if frame is not None else None
         self._schema = schema
         self.source = source
         self._memo: dict = {}
@@ -91,6 +93,16 @@ class Engine:
         _lock(connection)
         columns = tuple(n for n in schema.names if not n.startswith("__"))
         return cls(connection, columns, schema=schema, source=path)
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        """The frame this engine was opened on (None for a Parquet file)."""
+        if self._frame is None:
+            return None
+        frame = self._frame()
+        if frame is None:
+            raise RuntimeError("the frame this engine was opened on is gone")
+        return frame
 
     # ----- asking ----------------------------------------------------------------------------
     def table(self, sql: str, params: Sequence = ()) -> pa.Table:
@@ -223,13 +235,39 @@ def _quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+#: Engines opened on frames, by the frame's id, dropped when the frame is (weakref.finalize).
+_FRAME_ENGINES: dict[int, Engine] = {}
+_FRAME_LOCK = threading.Lock()
+
+
+def of_frame(frame: pd.DataFrame) -> Engine:
+    """The engine over a frame, opened once per frame object: a dataset's frame is registered
+    once however many pages, filters and aggregates read it. Frames are never changed in place."""
+    key = id(frame)
+    with _FRAME_LOCK:
+        engine = _FRAME_ENGINES.get(key)
+        if engine is not None and engine._frame() is frame:
+            return engine
+        engine = Engine.from_frame(frame)
+        _FRAME_ENGINES[key] = engine
+        weakref.finalize(frame, _forget, key, engine)
+        return engine
+
+
+def _forget(key: int, engine: Engine) -> None:
+    with _FRAME_LOCK:
+        if _FRAME_ENGINES.get(key) is engine:
+            del _FRAME_ENGINES[key]
+    engine.close()
+
+
 def for_dataset(dataset) -> Engine:
     """The engine of a dataset, opened once: over its Parquet file when it has one (a large
     table), else over its frame in memory."""
     memo = dataset._memo
     if "engine" not in memo:
         parquet = getattr(dataset, "parquet", None)
-        memo["engine"] = Engine.from_parquet(parquet) if parquet else Engine.from_frame(dataset.events)
+        memo["engine"] = Engine.from_parquet(parquet) if parquet else of_frame(dataset.events)
     return memo["engine"]
 
 
@@ -248,16 +286,27 @@ class Selection:
     @classmethod
     def of(cls, events: pd.DataFrame | Selection) -> Selection:
         """A selection as is, or every row of a frame (an engine opened on it for the call)."""
-        return events if isinstance(events, Selection) else cls(Engine.from_frame(events))
+        return events if isinstance(events, Selection) else cls(of_frame(events))
 
     def narrowed(self, clause: str, params: Sequence = ()) -> Selection:
         """The selected events that also match `clause` (a constant with `?` parameters)."""
         return Selection(self.engine, f"({self.where}) AND ({clause})", (*self.params, *params))
 
     def query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
-        """A small result: `sql` reads `sel`, the selected events."""
+        """A small result: `sql` reads `sel`, the selected events.
+
+        Remembered per engine (a rerun, another page or another session with the same filters
+        asks again); the caller gets its own copy to change.
+        """
         head = f"WITH sel AS (SELECT * FROM {EVENTS} WHERE {self.where}) "
-        return self.engine.frame_of(head + sql, (*self.params, *params))
+        args = (*self.params, *params)
+        key = ("query", head + sql, repr(args))
+        memo = self.engine._memo
+        if key not in memo:
+            if len(memo) > MEMO_ENTRIES:
+                memo.clear()
+            memo[key] = self.engine.frame_of(head + sql, args)
+        return memo[key].copy()
 
     def count(self) -> int:
         key = ("count", self.where, repr(self.params))

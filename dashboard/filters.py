@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 import pandas as pd
 
 from dashboard import search
-from dashboard.engine import Engine
+from dashboard.engine import Engine, of_frame
 from dashboard.lists import split_list
 from dashboard.schema import CATEGORIES, INFERENCE_FLAGS
 
@@ -438,7 +438,7 @@ class FilterState:
         """
         if self.filters_only() == FilterState():
             return events
-        engine = engine or Engine.from_frame(events)
+        engine = engine or of_frame(events)
         return engine.rows(*self.where(engine))
 
     # ----- words ---------------------------------------------------------------------------

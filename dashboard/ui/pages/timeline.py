@@ -61,7 +61,7 @@ def _by_month(rows, window: tuple[int, int]) -> None:
     if not dated_to_month:
         return
     st.altair_chart(months_chart(rows, window), width="stretch")
-    year_only = int(rows["year_start"].between(*window).sum()) - dated_to_month
+    year_only = rows.narrowed("year_start BETWEEN ? AND ?", list(window)).count() - dated_to_month
     if year_only:
         st.caption(
             f"{plural(year_only, 'event')} of {_years(window)} dated to the year only: "
@@ -72,15 +72,15 @@ def _by_month(rows, window: tuple[int, int]) -> None:
 def render(ctx: PageContext) -> None:
     st.title("Timeline")
     st.caption(esc(ctx.caption()))
-    rows = ctx.rows
-    if rows.empty:
+    rows = ctx.selection  # counts and charts are asked of the engine
+    if ctx.count == 0:
         st.info("No events match these filters. Widen the years or clear a filter.")
         return
     events_over_time(rows, ctx.state.years)
-    undated = int(rows["year_start"].isna().sum())
+    undated = rows.narrowed("year_start IS NULL").count()
     if undated:
         st.caption(f"{plural(undated, 'event')} undated in the text, not on the chart.")
-    inferred = int(rows["date_inferred"].sum())
+    inferred = rows.narrowed("coalesce(date_inferred, false)").count()
     if inferred:
         st.caption(f"{inferred} of these dates are inferred from context, not stated (see Data).")
     figure_buttons(ctx, "timeline")
