@@ -46,40 +46,75 @@ def kinds_text(kinds: dict[str, int]) -> str:
 
 #: The events a place marker stands for: those with a position and a place name.
 _LOCATED = "lat IS NOT NULL AND lon IS NOT NULL AND coalesce(place, '') <> ''"
-#: Tooltip order inside a group: date, then id, then table order (pandas' stable sort).
-_TOOLTIP_ORDER = "date_start NULLS LAST, event_id NULLS LAST, _row"
+#: What a tooltip line reads of an event, beside its position.
+_LINE_COLUMNS = ["date_start", "event_id", "date_inferred", "title", "country_name", "value", "unit"]
+
+
+def _order_key(selection: Selection, empty_first: bool = True) -> str:
+    """SQL ordering a group's events as its tooltip lists them: by date (undated first; a
+    missing date last unless `empty_first` is False, when it counts as undated), then event id,
+    then position. In a table kept in the dataset's order (`Engine.in_date_order`) that is a
+    class and the position: integers, not text, compared over millions of rows."""
+    if selection.engine.in_date_order():
+        missing = "0" if not empty_first else "2"
+        return f"(CASE WHEN date_start = '' THEN 0 WHEN date_start IS NULL THEN {missing} ELSE 1 END, _row)"
+    if not empty_first:
+        return "(coalesce(date_start, ''), event_id IS NULL, event_id, _row)"
+    return "(date_start IS NULL, date_start, event_id IS NULL, event_id, _row)"
+
+
+def _first_events(
+    selection: Selection, groups: pd.DataFrame, keys: list[str], *, empty_first: bool = True
+) -> pd.DataFrame:
+    """The events behind each group's `head` candidates (lists of positions), in tooltip order,
+    at most MAX_TOOLTIP_LINES a group: one row per event with the group's keys."""
+    picks = groups[[*keys, "head"]].explode("head").dropna(subset=["head"])
+    picks["_row"] = picks.pop("head").astype("int64")
+    payload = selection.engine.fetch_rows(picks["_row"].unique().tolist(), _LINE_COLUMNS)
+    lines = picks.merge(payload, on="_row")
+    if not empty_first:
+        lines["date_start"] = lines["date_start"].fillna("")
+    lines = lines.sort_values(["date_start", "event_id", "_row"], kind="stable")
+    return lines.groupby(keys, sort=False).head(MAX_TOOLTIP_LINES)
 
 
 def place_table(events: pd.DataFrame | Selection) -> pd.DataFrame:
     """One row per mapped place: its count of events, every kind held there, and a tooltip.
 
     `kinds` maps each kind to its count; `category` is the highest-ranking one (KIND_RANK),
-    the marker's colour. The engine counts per place and kind and picks the first
-    MAX_TOOLTIP_LINES events of each place (date, then id); only those reach pandas.
+    the marker's colour. One pass of the engine counts per place and kind and names, for each,
+    its first MAX_TOOLTIP_LINES events (date, then id) and its first event naming a country;
+    only those few events are then read whole.
     """
     columns = ["place", "country_name", "lat", "lon", "count", "category", "kinds", "tooltip"]
-    located = Selection.of(events).narrowed(_LOCATED)
+    selection = Selection.of(events)
+    located = selection.narrowed(_LOCATED)
+    key = _order_key(selection)
     per_kind = located.query(
-        "SELECT place, lat, lon, category, count(*) AS n, min(_row) AS first FROM sel "
-        "GROUP BY place, lat, lon, category ORDER BY first, category"
+        "SELECT place, lat, lon, category, count(*) AS n, min(_row) AS first, "
+        f"min_by(_row, {key}, ?) AS head, "
+        f"min_by(_row, {key}) FILTER (WHERE country_name IS NOT NULL) AS named "
+        "FROM sel GROUP BY place, lat, lon, category ORDER BY first",
+        [MAX_TOOLTIP_LINES],
     )
     if per_kind.empty:
         return pd.DataFrame(columns=columns)
-    places = located.query(
-        "SELECT place, lat, lon, count(*) AS count, "
-        f"first(country_name ORDER BY {_TOOLTIP_ORDER}) FILTER (WHERE country_name IS NOT NULL) "
-        "AS country_name FROM sel GROUP BY place, lat, lon ORDER BY place, lat, lon"
-    )
-    head = located.query(
-        "SELECT place, lat, lon, date_start, date_inferred, title FROM ("
-        f"SELECT *, row_number() OVER (PARTITION BY place, lat, lon ORDER BY {_TOOLTIP_ORDER}) AS rank "
-        f"FROM sel) WHERE rank <= ? ORDER BY place, lat, lon, rank",
-        [MAX_TOOLTIP_LINES],
-    )
     keys = ["place", "lat", "lon"]
+    head = _first_events(selection, per_kind, keys)
+    # Each kind's first event naming a country; the place's is the first of those.
+    named = per_kind[[*keys, "named"]].dropna(subset=["named"]).rename(columns={"named": "head"})
+    named["head"] = [[int(r)] for r in named["head"]]
+    first_named = _first_events(selection, named, keys).groupby(keys, sort=False).head(1)
+    country = dict(
+        zip(zip(*(first_named[c] for c in keys), strict=True), first_named["country_name"], strict=True)
+    )
     kinds: dict[tuple, dict[str, int]] = {}
     for place, lat, lon, kind, n in zip(*(per_kind[k] for k in [*keys, "category", "n"]), strict=True):
-        kinds.setdefault((place, lat, lon), {})[kind] = int(n)
+        held = kinds.setdefault((place, lat, lon), {})
+        if isinstance(kind, str):
+            held[kind] = int(n)
+    places = per_kind.groupby(keys, sort=True)["n"].sum().rename("count").reset_index()
+    places["country_name"] = [country.get(k) for k in zip(*(places[c] for c in keys), strict=True)]
     places["kinds"] = [kinds[key] for key in zip(*(places[k] for k in keys), strict=True)]
     places["category"] = [top_kind(k) for k in places["kinds"]]
     lines: dict[tuple, list[str]] = {}
@@ -232,47 +267,49 @@ def country_counts(events: pd.DataFrame | Selection) -> pd.Series:
 _IS_FIGURE = "({t}category IN (SELECT unnest(?::VARCHAR[])) AND {t}value IS NOT NULL)"
 
 
+def _flow_combos(selection: Selection) -> pd.DataFrame:
+    """One row per distinct (figure, partners, organisations) of the selection: how many events
+    hold it, its first MAX_TOOLTIP_LINES events (positions, in tooltip order) and its latest USD
+    figure as (date, value, position): one pass over the events, whatever their number."""
+    key = _order_key(selection, empty_first=False)
+    return selection.query(
+        f"SELECT {_IS_FIGURE.format(t='')} AS figure, coalesce(partners, '') AS partners, "
+        "coalesce(organisations, '') AS organisations, count(*) AS n, "
+        f"min_by(_row, {key}, ?) AS head, "
+        "max({'date': coalesce(date_start, ''), 'value': value, 'row': _row}) "
+        "FILTER (WHERE upper(coalesce(unit, '')) = 'USD' AND value IS NOT NULL) AS usd "
+        "FROM sel GROUP BY ALL",
+        [sorted(FIGURE_CATEGORIES), MAX_TOOLTIP_LINES],
+    )
+
+
 def flow_ends(events: pd.DataFrame | Selection) -> pd.DataFrame:
     """Each distinct arc start of the selection and its ends: one row per (combination, target).
 
     A combination is (figure, partners, organisations); `kind` is `figure` for trade/investment
     rows with a value and `tie` for the rest; the targets are the partner states, or the
     organisations when no partner state is named. Worked out once per distinct combination
-    (a few thousand in ten million rows), with the number of events `n` holding it.
+    (a few thousand in ten million rows), with the number of events `n` holding it, its first
+    events `head` and its latest USD figure `usd`.
     """
-    combos = Selection.of(events).query(
-        f"SELECT {_IS_FIGURE.format(t='')} AS figure, coalesce(partners, '') AS partners, "
-        "coalesce(organisations, '') AS organisations, count(*) AS n FROM sel GROUP BY ALL",
-        [sorted(FIGURE_CATEGORIES)],
-    )
+    combos = _flow_combos(Selection.of(events))
     ends = []
-    for figure, partners, orgs, n in zip(*(combos[c] for c in combos.columns), strict=True):
+    for figure, partners, orgs, n, head, usd in zip(*(combos[c] for c in combos.columns), strict=True):
         targets = [("country", p) for p in split_list(partners)]
         if not targets:
             targets = [("org", o) for o in split_list(orgs)]
         kind = "figure" if figure else "tie"
-        ends.extend((bool(figure), partners, orgs, int(n), kind, t, c) for t, c in targets)
-    columns = ["figure", "partners", "organisations", "n", "kind", "target_type", "target"]
+        ends.extend((bool(figure), partners, orgs, int(n), list(head), usd, kind, t, c) for t, c in targets)
+    columns = ["figure", "partners", "organisations", "n", "head", "usd", "kind", "target_type", "target"]
     return pd.DataFrame(ends, columns=columns)
 
 
-def _with_ends(ends: pd.DataFrame) -> tuple[str, list]:
-    """A CTE `ends` holding the arc ends, and `arcs`: the selected events joined to their ends.
-
-    The ends go in as parameters (parallel lists, unnested together), never as SQL text.
-    """
-    sql = (
-        ", ends AS (SELECT unnest(?::BOOLEAN[]) AS figure, unnest(?::VARCHAR[]) AS partners, "
-        "unnest(?::VARCHAR[]) AS organisations, unnest(?::VARCHAR[]) AS kind, "
-        "unnest(?::VARCHAR[]) AS target_type, unnest(?::VARCHAR[]) AS target), "
-        f"arcs AS (SELECT sel.*, ends.kind, ends.target_type, ends.target FROM sel JOIN ends "
-        f"ON {_IS_FIGURE.format(t='sel.')} = ends.figure "
-        "AND coalesce(sel.partners, '') = ends.partners "
-        "AND coalesce(sel.organisations, '') = ends.organisations) "
-    )
-    names = ("figure", "partners", "organisations", "kind", "target_type", "target")
-    params = [ends[c].tolist() for c in names]
-    return sql, [*params, sorted(FIGURE_CATEGORIES)]
+def _latest(figures) -> float:
+    """The value of the latest of some (date, value, position) figures; 0.0 for none."""
+    held = [f for f in figures if isinstance(f, dict)]
+    if not held:
+        return 0.0
+    return float(max(held, key=lambda f: (f["date"], f["value"], f["row"]))["value"])
 
 
 def flow_table(events: pd.DataFrame | Selection, reference: Reference) -> pd.DataFrame:
@@ -293,22 +330,9 @@ def flow_table(events: pd.DataFrame | Selection, reference: Reference) -> pd.Dat
         return pd.DataFrame(columns=columns)
     group = ["kind", "target_type", "target"]
     counts = ends.groupby(group, sort=True)["n"].sum().rename("count")
-    ctes, params = _with_ends(ends)
     # The latest USD figure per arc: by date, then value, then table order (the last wins).
-    usd = selection.query(
-        ctes + "SELECT kind, target_type, target, "
-        "max_by(value, (coalesce(date_start, ''), value, _row)) AS value "
-        "FROM arcs WHERE upper(coalesce(unit, '')) = 'USD' AND value IS NOT NULL GROUP BY ALL",
-        params,
-    )
-    usd = usd.set_index(group)["value"] if len(usd) else pd.Series(dtype=float)
-    head = selection.query(
-        ctes + "SELECT kind, target_type, target, date_start, date_inferred, title, value, unit FROM ("
-        "SELECT *, row_number() OVER (PARTITION BY kind, target_type, target "
-        "ORDER BY coalesce(date_start, ''), event_id NULLS LAST, _row) AS rank FROM arcs) "
-        "WHERE rank <= ? ORDER BY kind, target_type, target, rank",
-        [*params, MAX_TOOLTIP_LINES],
-    )
+    usd = ends.groupby(group, sort=False)["usd"].agg(_latest)
+    head = _first_events(selection, ends, group, empty_first=False)
     is_figure = (head["kind"] == "figure").to_numpy()
     lines: dict[tuple, list[str]] = {}
     for key, fig, ev, figline in zip(

@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 #: The relation every query reads; `_row` is the event's position in the table.
@@ -69,6 +70,7 @@ class Engine:
         self.source = source
         self._memo: dict = {}
         self._lock = threading.Lock()
+        self._date_order: bool | None = None
 
     # ----- opening ---------------------------------------------------------------------------
     @classmethod
@@ -158,7 +160,9 @@ class Engine:
             frame = self.frame if columns is None else self.frame[list(columns)]
             return frame if len(picked) == len(frame) else frame.iloc[picked]
         wanted = ", ".join(_quote(c) for c in (columns or self.columns))
-        sql, args = f"SELECT {wanted} FROM {EVENTS} WHERE {where} ORDER BY {ROW}", list(params)
+        # No ORDER BY: the scan keeps the file's order (DuckDB's preserve_insertion_order, on by
+        # default), so a page stops reading once it has its rows, and nothing wide is sorted.
+        sql, args = f"SELECT {wanted} FROM {EVENTS} WHERE {where}", list(params)
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [int(limit), int(offset)]
@@ -180,7 +184,7 @@ class Engine:
                 yield frame.iloc[picked[start : start + size]]
             return
         wanted = ", ".join(_quote(c) for c in (columns or self.columns))
-        sql = f"SELECT {wanted} FROM {EVENTS} WHERE {where} ORDER BY {ROW}"
+        sql = f"SELECT {wanted} FROM {EVENTS} WHERE {where}"  # in file order, as in `rows`
         # A cursor of its own: the batches are read while other queries run.
         cursor = self._connection.cursor()
         try:
@@ -201,6 +205,63 @@ class Engine:
             self._memo[key] = tuple(self.table(sql).column(0).to_pylist())
         return self._memo[key]
 
+    def fetch_rows(self, positions: Sequence[int], columns: Sequence[str]) -> pd.DataFrame:
+        """A few events by position (`_row`), with `_row`: the payload of aggregates' top rows.
+
+        The range of the positions goes in as a filter too, so a Parquet scan skips the row
+        groups outside it.
+        """
+        positions = sorted({int(p) for p in positions})
+        if not positions:
+            return self.frame_of(f"SELECT {ROW}, {', '.join(map(_quote, columns))} FROM {EVENTS} LIMIT 0")
+        sql = (
+            f"SELECT {ROW}, {', '.join(map(_quote, columns))} FROM {EVENTS} "
+            f"WHERE {ROW} BETWEEN ? AND ? AND {ROW} IN (SELECT unnest(?::BIGINT[]))"
+        )
+        return self.frame_of(sql, [positions[0], positions[-1], positions])
+
+    def in_date_order(self) -> bool:
+        """Whether the rows are in the dataset's order (`geo.enrich`: by date, undated last, then
+        by event id), checked once by streaming the two columns. Aggregates then pick a group's
+        earliest events by position, a cheap integer key, instead of comparing text."""
+        if self._date_order is None:
+            self._date_order = self._check_date_order()
+        return self._date_order
+
+    def _check_date_order(self) -> bool:
+        if not {"date_start", "event_id"} <= set(self.columns):
+            return False
+        previous: tuple | None = None
+        sql = f"SELECT date_start::VARCHAR, event_id::VARCHAR FROM {EVENTS}"
+        # A frame's table is registered on this connection only (a cursor cannot see it): read
+        # it under the lock; a Parquet file through a cursor of its own.
+        cursor = self._connection.cursor() if self._frame is None else None
+        try:
+            if cursor is None:
+                with self._lock:
+                    batches = self._connection.sql(sql).to_arrow_table().to_batches()
+            else:
+                batches = cursor.sql(sql).to_arrow_reader(BATCH_ROWS * 20)
+            for batch in batches:
+                dates, ids = batch.column(0), batch.column(1)
+                if ids.null_count:
+                    return False
+                undated = pc.fill_null(pc.equal(dates, ""), True)
+                when = pc.if_else(undated, pa.scalar("~", dates.type), dates)
+                if previous is not None:
+                    when = pa.concat_arrays([pa.array([previous[0]], when.type), when])
+                    ids = pa.concat_arrays([pa.array([previous[1]], ids.type), ids])
+                if len(ids) > 1:
+                    a, b, ia, ib = when[1:], when[:-1], ids[1:], ids[:-1]
+                    bad = pc.or_(pc.less(a, b), pc.and_(pc.equal(a, b), pc.less_equal(ia, ib)))
+                    if pc.any(bad).as_py():
+                        return False
+                previous = (when[-1].as_py(), ids[-1].as_py())
+        finally:
+            if cursor is not None:
+                cursor.close()
+        return True
+
     def close(self) -> None:
         self._connection.close()
 
@@ -219,7 +280,8 @@ class Engine:
 
 
 def _connect(allowed: list[str]) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(":memory:", config={"threads": THREADS, "memory_limit": MEMORY_LIMIT})
+    config = {"threads": THREADS, "memory_limit": MEMORY_LIMIT, "preserve_insertion_order": True}
+    connection = duckdb.connect(":memory:", config=config)
     connection.execute("SET allowed_paths = ?", [allowed])
     return connection
 

@@ -194,3 +194,18 @@ def test_downloads_from_the_engine_are_the_bytes_of_the_frame(shipped, parquet_e
     for engine in (for_dataset(shipped), parquet_engine):
         where, params = state.where(engine)
         assert FORMATS[fmt].write(Selection(engine, where, tuple(params)), None) == expected
+
+
+def test_aggregates_do_not_depend_on_the_table_order(shipped):
+    """A table in the dataset's order takes the positional shortcut (`in_date_order`); a shuffled
+    one compares dates and ids. Both give the same places, arcs and tooltips."""
+    from dashboard.aggregate import flow_table, place_table
+
+    events = shipped.events
+    shuffled = events.sample(frac=1.0, random_state=7)
+    assert for_dataset(shipped).in_date_order()
+    assert not Engine.from_frame(shuffled).in_date_order()
+    pd.testing.assert_frame_equal(place_table(events), place_table(shuffled))
+    pd.testing.assert_frame_equal(
+        flow_table(events, shipped.reference), flow_table(shuffled, shipped.reference)
+    )
