@@ -63,14 +63,28 @@ def _order_key(selection: Selection, empty_first: bool = True) -> str:
     return "(date_start IS NULL, date_start, event_id IS NULL, event_id, _row)"
 
 
+def _positions(*columns: pd.Series) -> list[int]:
+    """Every position in some columns of position lists (or single positions)."""
+    out: set[int] = set()
+    for column in columns:
+        for held in column.dropna():
+            out.update(int(p) for p in (held if isinstance(held, (list, tuple, np.ndarray)) else [held]))
+    return sorted(out)
+
+
 def _first_events(
-    selection: Selection, groups: pd.DataFrame, keys: list[str], *, empty_first: bool = True
+    groups: pd.DataFrame,
+    keys: list[str],
+    payload: pd.DataFrame,
+    *,
+    column: str = "head",
+    empty_first: bool = True,
 ) -> pd.DataFrame:
-    """The events behind each group's `head` candidates (lists of positions), in tooltip order,
-    at most MAX_TOOLTIP_LINES a group: one row per event with the group's keys."""
-    picks = groups[[*keys, "head"]].explode("head").dropna(subset=["head"])
-    picks["_row"] = picks.pop("head").astype("int64")
-    payload = selection.engine.fetch_rows(picks["_row"].unique().tolist(), _LINE_COLUMNS)
+    """The events behind each group's candidates (`column`: lists of positions), in tooltip
+    order, at most MAX_TOOLTIP_LINES a group: one row per event with the group's keys.
+    `payload` holds the candidates' columns (`Engine.fetch_rows`), read once for every use."""
+    picks = groups[[*keys, column]].explode(column).dropna(subset=[column])
+    picks["_row"] = picks.pop(column).astype("int64")
     lines = picks.merge(payload, on="_row")
     if not empty_first:
         lines["date_start"] = lines["date_start"].fillna("")
@@ -100,11 +114,11 @@ def place_table(events: pd.DataFrame | Selection) -> pd.DataFrame:
     if per_kind.empty:
         return pd.DataFrame(columns=columns)
     keys = ["place", "lat", "lon"]
-    head = _first_events(selection, per_kind, keys)
+    # The few events named above, read in one pass: tooltip lines and country names.
+    payload = selection.engine.fetch_rows(_positions(per_kind["head"], per_kind["named"]), _LINE_COLUMNS)
+    head = _first_events(per_kind, keys, payload)
     # Each kind's first event naming a country; the place's is the first of those.
-    named = per_kind[[*keys, "named"]].dropna(subset=["named"]).rename(columns={"named": "head"})
-    named["head"] = [[int(r)] for r in named["head"]]
-    first_named = _first_events(selection, named, keys).groupby(keys, sort=False).head(1)
+    first_named = _first_events(per_kind, keys, payload, column="named").groupby(keys, sort=False).head(1)
     country = dict(
         zip(zip(*(first_named[c] for c in keys), strict=True), first_named["country_name"], strict=True)
     )
@@ -332,7 +346,8 @@ def flow_table(events: pd.DataFrame | Selection, reference: Reference) -> pd.Dat
     counts = ends.groupby(group, sort=True)["n"].sum().rename("count")
     # The latest USD figure per arc: by date, then value, then table order (the last wins).
     usd = ends.groupby(group, sort=False)["usd"].agg(_latest)
-    head = _first_events(selection, ends, group, empty_first=False)
+    payload = selection.engine.fetch_rows(_positions(ends["head"]), _LINE_COLUMNS)
+    head = _first_events(ends, group, payload, empty_first=False)
     is_figure = (head["kind"] == "figure").to_numpy()
     lines: dict[tuple, list[str]] = {}
     for key, fig, ev, figline in zip(

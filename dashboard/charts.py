@@ -208,12 +208,20 @@ _FIGURE_COLUMNS = ["event_id", "title", "category", "value", "unit", "year_start
 _FIGURE_COLUMNS += ["organisations", "country_iso3"]
 
 
-def figures_table(events: pd.DataFrame | Selection, names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Rows that state a figure, with a readable series name (partner names from `names`)."""
+#: Which rows state a figure the figures table and charts can place in time.
+STATED_FIGURES = "value IS NOT NULL AND year_start IS NOT NULL"
+
+
+def figures_table(
+    events: pd.DataFrame | Selection, names: Mapping[str, str] | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """Rows that state a figure, with a readable series name (partner names from `names`).
+
+    From a Selection, only the rows that state a figure leave the engine, only the columns
+    read here, and at most `limit` of them (the first in table order, that is by date).
+    """
     if isinstance(events, Selection):
-        # Only the rows that state a figure leave the engine, and only the columns read here.
-        stated = events.narrowed("value IS NOT NULL AND year_start IS NOT NULL")
-        events = stated.rows(columns=_FIGURE_COLUMNS)
+        events = events.narrowed(STATED_FIGURES).rows(columns=_FIGURE_COLUMNS, limit=limit)
     figures = events.dropna(subset=["value"])
     figures = figures[figures["year_start"].notna()]
     if figures.empty:
@@ -247,7 +255,11 @@ def figures_charts(
     Only units stated for two or more years make a chart: a lone point is no trend, and the
     table under the charts lists every figure anyway.
     """
-    table = figures_table(events, names)
+    return charts_of_figures(figures_table(events, names))
+
+
+def charts_of_figures(table: pd.DataFrame) -> list[alt.LayerChart]:
+    """`figures_charts` of a figures table already built (`figures_table`)."""
     charts = []
     for unit, part in table.groupby("unit", sort=True):
         if part["year"].nunique() < 2:

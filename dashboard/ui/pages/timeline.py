@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import (
+    STATED_FIGURES,
+    charts_of_figures,
     context_chart,
     events_per_month,
-    figures_charts,
     figures_table,
     months_chart,
     timeline_chart,
@@ -19,6 +20,8 @@ from dashboard.ui.context import PageContext, current_context
 from dashboard.ui.downloads import figure_buttons
 from dashboard.ui.state import KEYS
 
+#: Stated figures the page charts and lists at most.
+MAX_FIGURES = 2000
 #: A window this short also gets a chart per month.
 MONTHS_MAX_YEARS = 3
 
@@ -86,11 +89,18 @@ def render(ctx: PageContext) -> None:
     figure_buttons(ctx, "timeline")
     st.subheader("Stated figures")
     names = ctx.dataset.reference.country_names
-    table = figures_table(rows, names)
+    # At most MAX_FIGURES figures leave the engine: a large table states millions.
+    table = figures_table(rows, names, limit=MAX_FIGURES)
     if table.empty:
         st.info("None of the filtered events states a figure. Try the category filter: trade, investment.")
         return
-    for chart in figures_charts(rows, names):
+    stated = rows.narrowed(STATED_FIGURES).count()
+    if stated > len(table):
+        st.caption(
+            f"The first {len(table):,} of {stated:,} stated figures, by date: "
+            "the Data page and its downloads hold them all."
+        )
+    for chart in charts_of_figures(table):
         st.altair_chart(chart, width="stretch", height=280)
     st.dataframe(
         table[["year", "series", "label", "title", "event_id"]],
