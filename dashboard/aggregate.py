@@ -92,13 +92,26 @@ def _first_events(
     return lines.groupby(keys, sort=False).head(MAX_TOOLTIP_LINES)
 
 
-def place_table(events: pd.DataFrame | Selection) -> pd.DataFrame:
+def _earlier(a: dict, b: dict) -> bool:
+    """Whether one (order key, value) pair from `_order_key` comes before another."""
+    return _sortable(a["key"]) < _sortable(b["key"])
+
+
+def _sortable(key) -> tuple:
+    # The key as DuckDB orders it: a struct, its fields in order, NULL after any value.
+    values = key.values() if isinstance(key, dict) else key
+    return tuple((v is None, v if v is not None else 0) for v in values)
+
+
+def place_table(events: pd.DataFrame | Selection, max_markers: int | None = MAX_MARKERS) -> pd.DataFrame:
     """One row per mapped place: its count of events, every kind held there, and a tooltip.
 
     `kinds` maps each kind to its count; `category` is the highest-ranking one (KIND_RANK),
     the marker's colour. One pass of the engine counts per place and kind and names, for each,
-    its first MAX_TOOLTIP_LINES events (date, then id) and its first event naming a country;
-    only those few events are then read whole.
+    its first MAX_TOOLTIP_LINES events (date, then id) and its first country name; only those
+    few events are then read whole, for the tooltips' lines. Beyond `max_markers` places the
+    map draws grid cells with tooltips of their own (`marker_table`), so a place's tooltip then
+    has its header lines only and no event is read (None: always read them).
     """
     columns = ["place", "country_name", "lat", "lon", "count", "category", "kinds", "tooltip"]
     selection = Selection.of(events)
@@ -107,27 +120,34 @@ def place_table(events: pd.DataFrame | Selection) -> pd.DataFrame:
     per_kind = located.query(
         "SELECT place, lat, lon, category, count(*) AS n, min(_row) AS first, "
         f"min_by(_row, {key}, ?) AS head, "
-        f"min_by(_row, {key}) FILTER (WHERE country_name IS NOT NULL) AS named "
+        f"min_by({{'key': {key}, 'name': country_name}}, {key}) "
+        "FILTER (WHERE country_name IS NOT NULL) AS named "
         "FROM sel GROUP BY place, lat, lon, category ORDER BY first",
         [MAX_TOOLTIP_LINES],
     )
     if per_kind.empty:
         return pd.DataFrame(columns=columns)
     keys = ["place", "lat", "lon"]
-    # The few events named above, read in one pass: tooltip lines and country names.
-    payload = selection.engine.fetch_rows(_positions(per_kind["head"], per_kind["named"]), _LINE_COLUMNS)
-    head = _first_events(per_kind, keys, payload)
-    # Each kind's first event naming a country; the place's is the first of those.
-    first_named = _first_events(per_kind, keys, payload, column="named").groupby(keys, sort=False).head(1)
-    country = dict(
-        zip(zip(*(first_named[c] for c in keys), strict=True), first_named["country_name"], strict=True)
-    )
     kinds: dict[tuple, dict[str, int]] = {}
-    for place, lat, lon, kind, n in zip(*(per_kind[k] for k in [*keys, "category", "n"]), strict=True):
+    # Each kind's first country name (with its order key); the place's is the first of those.
+    named: dict[tuple, dict] = {}
+    for place, lat, lon, kind, n, first in zip(
+        *(per_kind[k] for k in [*keys, "category", "n", "named"]), strict=True
+    ):
         held = kinds.setdefault((place, lat, lon), {})
         if isinstance(kind, str):
             held[kind] = int(n)
+        if isinstance(first, dict) and (
+            (place, lat, lon) not in named or _earlier(first, named[(place, lat, lon)])
+        ):
+            named[(place, lat, lon)] = first
     places = per_kind.groupby(keys, sort=True)["n"].sum().rename("count").reset_index()
+    country = {k: v["name"] for k, v in named.items()}
+    head = per_kind.iloc[0:0].assign(date_start="", date_inferred=False, title="")
+    if max_markers is None or len(places) <= max_markers:
+        # The few events named above, read in one pass, for the tooltips' lines.
+        payload = selection.engine.fetch_rows(_positions(per_kind["head"]), _LINE_COLUMNS)
+        head = _first_events(per_kind, keys, payload)
     places["country_name"] = [country.get(k) for k in zip(*(places[c] for c in keys), strict=True)]
     places["kinds"] = [kinds[key] for key in zip(*(places[k] for k in keys), strict=True)]
     places["category"] = [top_kind(k) for k in places["kinds"]]
@@ -137,8 +157,8 @@ def place_table(events: pd.DataFrame | Selection) -> pd.DataFrame:
     places["tooltip"] = [
         _tooltip(
             [f"{p}, {name}: {plural(n, 'event')}", f"Kinds: {kinds_text(k)}"],
-            lines[(p, la, lo)],
-            n,
+            lines.get((p, la, lo), []),
+            n if (p, la, lo) in lines else 0,
             "click the marker for the list",
         )
         for p, la, lo, name, n, k in zip(

@@ -208,6 +208,8 @@ _FIGURE_COLUMNS = ["event_id", "title", "category", "value", "unit", "year_start
 _FIGURE_COLUMNS += ["organisations", "country_iso3"]
 
 
+#: Stated figures the timeline charts and lists at most: a large table states millions.
+MAX_FIGURES = 2000
 #: Which rows state a figure the figures table and charts can place in time.
 STATED_FIGURES = "value IS NOT NULL AND year_start IS NOT NULL"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import (
+    MAX_FIGURES,
     STATED_FIGURES,
     charts_of_figures,
     context_chart,
@@ -20,8 +21,6 @@ from dashboard.ui.context import PageContext, current_context
 from dashboard.ui.downloads import figure_buttons
 from dashboard.ui.state import KEYS
 
-#: Stated figures the page charts and lists at most.
-MAX_FIGURES = 2000
 #: A window this short also gets a chart per month.
 MONTHS_MAX_YEARS = 3
 
