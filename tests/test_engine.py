@@ -209,3 +209,26 @@ def test_aggregates_do_not_depend_on_the_table_order(shipped):
     pd.testing.assert_frame_equal(
         flow_table(events, shipped.reference), flow_table(shuffled, shipped.reference)
     )
+
+
+def test_aggregates_and_look_ups_over_parquet_match_the_frame(shipped, parquet_engine):
+    from dashboard.aggregate import country_counts, events_at_place, events_on_arc, flow_table, place_table
+    from dashboard.charts import events_per_month, events_per_year
+    from dashboard.engine import Selection
+    from dashboard.timespan import year_counts, years_present
+
+    frame, sel = shipped.events, Selection(parquet_engine)
+    pd.testing.assert_frame_equal(place_table(frame), place_table(sel))
+    pd.testing.assert_series_equal(country_counts(frame), country_counts(sel))
+    pd.testing.assert_frame_equal(flow_table(frame, shipped.reference), flow_table(sel, shipped.reference))
+    assert year_counts(frame) == year_counts(sel) and years_present(frame) == years_present(sel)
+    pd.testing.assert_frame_equal(events_per_year(frame), events_per_year(sel))
+    pd.testing.assert_frame_equal(events_per_month(frame), events_per_month(sel))
+    busiest = place_table(frame).iloc[0]
+    at = events_at_place(sel, busiest["place"], [busiest["lon"], busiest["lat"]])
+    assert at.count() == busiest["count"]
+    assert list(at.rows()["event_id"]) == list(events_at_place(frame, busiest["place"])["event_id"])
+    arc = flow_table(frame, shipped.reference).iloc[0]
+    assert list(events_on_arc(sel, arc["kind"], arc["target"]).rows()["event_id"]) == list(
+        events_on_arc(frame, arc["kind"], arc["target"])["event_id"]
+    )
