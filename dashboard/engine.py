@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,10 @@ EVENTS = "events"
 ROW = "_row"
 #: Rows per batch when a download streams from the engine.
 BATCH_ROWS = 50_000
-#: Answers an engine remembers (counts per filter state) before it forgets them all.
-MEMO_ENTRIES = 1000
+#: Answers an engine remembers, the least recently asked forgotten first: counts are a number
+#: each; query results are small frames (at most a few MB at 10M rows), so fewer of them.
+COUNTS_KEPT = 1000
+RESULTS_KEPT = 32
 #: DuckDB's own threads: the machine has two cores and Streamlit serves other sessions too.
 THREADS = 2
 #: DuckDB's memory ceiling for one table's queries (it spills or fails beyond it, never grows).
@@ -69,6 +72,8 @@ class Engine:
         self._schema = schema
         self.source = source
         self._memo: dict = {}
+        self._counts = _Recent(COUNTS_KEPT)
+        self._results = _Recent(RESULTS_KEPT)
         self._lock = threading.Lock()
         self._date_order: bool | None = None
 
@@ -279,6 +284,30 @@ class Engine:
         return table.to_pandas()
 
 
+class _Recent:
+    """A small memo that forgets the least recently used entry beyond `size` (thread-safe)."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key, value):
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
 def _connect(allowed: list[str]) -> duckdb.DuckDBPyConnection:
     config = {"threads": THREADS, "memory_limit": MEMORY_LIMIT, "preserve_insertion_order": True}
     connection = duckdb.connect(":memory:", config=config)
@@ -362,22 +391,18 @@ class Selection:
         """
         head = f"WITH sel AS (SELECT * FROM {EVENTS} WHERE {self.where}) "
         args = (*self.params, *params)
-        key = ("query", head + sql, repr(args))
-        memo = self.engine._memo
-        if key not in memo:
-            if len(memo) > MEMO_ENTRIES:
-                memo.clear()
-            memo[key] = self.engine.frame_of(head + sql, args)
-        return memo[key].copy()
+        key = (head + sql, repr(args))
+        found = self.engine._results.get(key)
+        if found is None:
+            found = self.engine._results.put(key, self.engine.frame_of(head + sql, args))
+        return found.copy()
 
     def count(self) -> int:
-        key = ("count", self.where, repr(self.params))
-        memo = self.engine._memo
-        if key not in memo:
-            if len(memo) > MEMO_ENTRIES:
-                memo.clear()  # counts of states long left: cheap to ask again
-            memo[key] = self.engine.count(self.where, self.params)
-        return memo[key]
+        key = (self.where, repr(self.params))
+        found = self.engine._counts.get(key)
+        if found is None:
+            found = self.engine._counts.put(key, self.engine.count(self.where, self.params))
+        return found
 
     @property
     def empty(self) -> bool:
