@@ -114,6 +114,14 @@ class Engine:
     # ----- asking ----------------------------------------------------------------------------
     def table(self, sql: str, params: Sequence = ()) -> pa.Table:
         """The result of a constant SQL text with bound parameters, as Arrow."""
+        if self._frame is None:
+            # A Parquet file: a cursor per query, so sessions query it side by side.
+            cursor = self._connection.cursor()
+            try:
+                return cursor.sql(sql, params=list(params)).to_arrow_table()
+            finally:
+                cursor.close()
+        # A frame is registered on this connection only (a cursor cannot see it): one at a time.
         with self._lock:
             return self._connection.sql(sql, params=list(params)).to_arrow_table()
 
@@ -122,9 +130,8 @@ class Engine:
         return self._to_pandas(self.table(sql, params))
 
     def scalar(self, sql: str, params: Sequence = ()):
-        with self._lock:
-            rows = self._connection.sql(sql, params=list(params)).fetchall()
-        return rows[0][0] if rows else None
+        column = self.table(sql, params).column(0)
+        return column[0].as_py() if len(column) else None
 
     def count(self, where: str = "TRUE", params: Sequence = ()) -> int:
         """How many events match a WHERE clause."""
