@@ -1,4 +1,7 @@
-"""Altair chart specs for the timeline page, built from a filtered, enriched events frame.
+"""Altair chart specs for the timeline page, built from the filtered events.
+
+The counts per year and month come from the engine (a `Selection`, or an enriched frame read
+through one), so a chart's cost does not grow with the table.
 
 The timeline opens on the window of years that holds most events (`timespan.opening_window`)
 and sets the rest apart in a low strip; its legend lists only the kinds it draws.
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
+from dashboard.engine import Selection
 from dashboard.formatting import format_value
 from dashboard.lists import split_list
 from dashboard.schema import CATEGORIES, CATEGORY_COLOURS, FIGURE_CATEGORIES
@@ -31,15 +35,17 @@ def category_scale(categories=None) -> alt.Scale:
     return alt.Scale(domain=shown, range=[_hex(CATEGORY_COLOURS[c]) for c in shown])
 
 
-def events_per_year(events: pd.DataFrame) -> pd.DataFrame:
+def events_per_year(events: pd.DataFrame | Selection) -> pd.DataFrame:
     """Counts of dated events per start year and category."""
-    dated = events.dropna(subset=["year_start"])
-    if dated.empty:
+    table = Selection.of(events).query(
+        "SELECT year_start AS year, category, count(*) AS events FROM sel "
+        "WHERE year_start IS NOT NULL AND category IS NOT NULL GROUP BY ALL ORDER BY year, category"
+    )
+    if table.empty:
         return pd.DataFrame(columns=["year", "category", "events"])
-    table = dated.groupby(["year_start", "category"]).size().reset_index(name="events")
-    table = table.rename(columns={"year_start": "year"})
     table["year"] = table["year"].astype(int)
-    return table.sort_values(["year", "category"]).reset_index(drop=True)
+    table["events"] = table["events"].astype(int)
+    return table
 
 
 @dataclass(frozen=True)
@@ -152,24 +158,21 @@ def context_chart(events: pd.DataFrame, span: tuple[int, int], title: str) -> al
     )
 
 
-def events_per_month(events: pd.DataFrame) -> pd.DataFrame:
+def events_per_month(events: pd.DataFrame | Selection) -> pd.DataFrame:
     """Counts per start month of the events whose text gives a month (or a day), by category.
 
     Events dated to the year only are left out: placing them in a month would state more than
     the text does.
     """
-    start = events["date_start"].fillna("").astype(str)
-    has_month = start.str.match(r"^[0-9]{4}-[0-9]{2}")
-    dated = events.loc[has_month.to_numpy(dtype=bool)]
-    if dated.empty:
-        return pd.DataFrame(columns=["month", "category", "events"])
-    table = (
-        dated.assign(month=start[has_month].str.slice(0, 7))
-        .groupby(["month", "category"])
-        .size()
-        .reset_index(name="events")
+    table = Selection.of(events).query(
+        "SELECT substr(date_start, 1, 7) AS month, category, count(*) AS events FROM sel "
+        "WHERE regexp_matches(coalesce(date_start, ''), '^[0-9]{4}-[0-9]{2}') AND category IS NOT NULL "
+        "GROUP BY ALL ORDER BY month, category"
     )
-    return table.sort_values(["month", "category"]).reset_index(drop=True)
+    if table.empty:
+        return pd.DataFrame(columns=["month", "category", "events"])
+    table["events"] = table["events"].astype(int)
+    return table
 
 
 def months_chart(events: pd.DataFrame, span: tuple[int, int]) -> alt.Chart:
@@ -200,8 +203,27 @@ def months_chart(events: pd.DataFrame, span: tuple[int, int]) -> alt.Chart:
     )
 
 
-def figures_table(events: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Rows that state a figure, with a readable series name (partner names from `names`)."""
+#: What a figures table reads of a stated figure's row.
+_FIGURE_COLUMNS = ["event_id", "title", "category", "value", "unit", "year_start", "partners"]
+_FIGURE_COLUMNS += ["organisations", "country_iso3"]
+
+
+#: Stated figures the timeline charts and lists at most: a large table states millions.
+MAX_FIGURES = 2000
+#: Which rows state a figure the figures table and charts can place in time.
+STATED_FIGURES = "value IS NOT NULL AND year_start IS NOT NULL"
+
+
+def figures_table(
+    events: pd.DataFrame | Selection, names: Mapping[str, str] | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """Rows that state a figure, with a readable series name (partner names from `names`).
+
+    From a Selection, only the rows that state a figure leave the engine, only the columns
+    read here, and at most `limit` of them (the first in table order, that is by date).
+    """
+    if isinstance(events, Selection):
+        events = events.narrowed(STATED_FIGURES).rows(columns=_FIGURE_COLUMNS, limit=limit)
     figures = events.dropna(subset=["value"])
     figures = figures[figures["year_start"].notna()]
     if figures.empty:
@@ -227,13 +249,19 @@ def figures_table(events: pd.DataFrame, names: Mapping[str, str] | None = None) 
     return table.sort_values(["unit", "series", "year"]).reset_index(drop=True)
 
 
-def figures_charts(events: pd.DataFrame, names: Mapping[str, str] | None = None) -> list[alt.LayerChart]:
+def figures_charts(
+    events: pd.DataFrame | Selection, names: Mapping[str, str] | None = None
+) -> list[alt.LayerChart]:
     """Stated figures over time: one chart per unit, so USD and percent never share an axis.
 
     Only units stated for two or more years make a chart: a lone point is no trend, and the
     table under the charts lists every figure anyway.
     """
-    table = figures_table(events, names)
+    return charts_of_figures(figures_table(events, names))
+
+
+def charts_of_figures(table: pd.DataFrame) -> list[alt.LayerChart]:
+    """`figures_charts` of a figures table already built (`figures_table`)."""
     charts = []
     for unit, part in table.groupby("unit", sort=True):
         if part["year"].nunique() < 2:

@@ -11,6 +11,10 @@ already start with apostrophes before a trigger get one more, which keeps the ma
 The rule is the same for every cell of a text column and for every header cell (the loader
 refuses a column name that starts with a trigger, so this is defence in depth); columns of
 numbers (`lat`, `lon`, `value`, `article`) are written as numbers, so `-5.5` stays `-5.5`.
+
+The writers take a frame or an engine `Selection`; a selection is read in batches
+(`Selection.batches`), so a download never holds every row as a frame, only its own bytes.
+The bytes are the same either way.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard.schema import EVENT_COLUMNS, INTEGER_COLUMNS, NUMERIC_COLUMNS
+from dashboard.engine import Selection
+from dashboard.schema import DERIVED_COLUMNS, EVENT_COLUMNS, INTEGER_COLUMNS, NUMERIC_COLUMNS
 
 _TRIGGER_RE = re.compile(r"^'*[=+\-@\t\r\n]")
 
@@ -46,23 +52,45 @@ def _cell(column: str, value) -> str:
     return neutralise(str(value))
 
 
-def export_columns(frame: pd.DataFrame) -> list[str]:
+def export_columns(frame: pd.DataFrame | Selection) -> list[str]:
     """The schema columns, then any extra columns the table came with (derived ones left out)."""
+    if isinstance(frame, Selection):
+        # A table read from the engine: its extra columns are those neither schema nor derived.
+        known = set(EVENT_COLUMNS) | set(DERIVED_COLUMNS)
+        return list(EVENT_COLUMNS) + [c for c in frame.engine.columns if c not in known]
     extras = [c for c in frame.attrs.get("extra_columns", ()) if c in frame.columns]
     return list(EVENT_COLUMNS) + extras
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The rows as a spreadsheet-safe CSV that re-imports to the same data."""
-    columns = export_columns(frame)
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+def _batches(rows: pd.DataFrame | Selection, columns: list[str]) -> Iterable[pd.DataFrame]:
+    return rows.batches(columns=columns) if isinstance(rows, Selection) else [rows[columns]]
+
+
+def csv_chunks(rows: pd.DataFrame | Selection) -> Iterator[bytes]:
+    """The CSV's bytes, a header and then one chunk per batch of rows."""
+    columns = export_columns(rows)
     # The header too: the loader refuses unsafe column names (data.column_name_problem), and a
     # frame built some other way is still written safely.
-    writer.writerow([neutralise(c) for c in columns])
-    for row in frame[columns].itertuples(index=False, name=None):
-        writer.writerow([_cell(c, v) for c, v in zip(columns, row, strict=True)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    yield _csv_text([[neutralise(c) for c in columns]], "\ufeff").encode("utf-8")
+    for batch in _batches(rows, columns):
+        lines = (
+            [_cell(c, v) for c, v in zip(columns, row, strict=True)]
+            for row in batch.itertuples(index=False, name=None)
+        )
+        yield _csv_text(lines).encode("utf-8")
+
+
+def _csv_text(rows: Iterable[list[str]], start: str = "") -> str:
+    buffer = io.StringIO(newline="")
+    buffer.write(start)
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def to_csv_bytes(frame: pd.DataFrame | Selection) -> bytes:
+    """The rows as a spreadsheet-safe CSV that re-imports to the same data."""
+    return b"".join(csv_chunks(frame))
 
 
 def _json_value(column: str, value):
@@ -75,19 +103,30 @@ def _json_value(column: str, value):
     return value
 
 
-def to_geojson_bytes(frame: pd.DataFrame) -> bytes:
+def geojson_chunks(rows: pd.DataFrame | Selection) -> Iterator[bytes]:
+    """A GeoJSON FeatureCollection's bytes, feature by feature: the text `json.dumps(collection,
+    indent=1)` writes (each feature is indented as it sits two levels down)."""
+    columns = export_columns(rows)
+    first = True
+    for batch in _batches(rows, columns):
+        parts = []
+        for row in batch.itertuples(index=False, name=None):
+            props = {c: _json_value(c, v) for c, v in zip(columns, row, strict=True)}
+            has_point = props["lat"] is not None and props["lon"] is not None
+            geometry = {"type": "Point", "coordinates": [props["lon"], props["lat"]]} if has_point else None
+            feature = {"type": "Feature", "id": props["event_id"], "geometry": geometry, "properties": props}
+            text = json.dumps(feature, ensure_ascii=False, indent=1, allow_nan=False)
+            head = '{\n "type": "FeatureCollection",\n "features": [\n' if first else ",\n"
+            parts.append(head + textwrap.indent(text, "  "))
+            first = False
+        if parts:
+            yield "".join(parts).encode("utf-8")
+    yield ('{\n "type": "FeatureCollection",\n "features": []\n}' if first else "\n ]\n}").encode("utf-8")
+
+
+def to_geojson_bytes(frame: pd.DataFrame | Selection) -> bytes:
     """The rows as a GeoJSON FeatureCollection; rows without a place have a null geometry."""
-    columns = export_columns(frame)
-    features = []
-    for row in frame[columns].itertuples(index=False, name=None):
-        props = {c: _json_value(c, v) for c, v in zip(columns, row, strict=True)}
-        has_point = props["lat"] is not None and props["lon"] is not None
-        geometry = {"type": "Point", "coordinates": [props["lon"], props["lat"]]} if has_point else None
-        features.append(
-            {"type": "Feature", "id": props["event_id"], "geometry": geometry, "properties": props}
-        )
-    collection = {"type": "FeatureCollection", "features": features}
-    return json.dumps(collection, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8")
+    return b"".join(geojson_chunks(frame))
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,10 +139,11 @@ class ExportContext:
     permalink: str = ""
 
 
-def _data_package(rows: pd.DataFrame, context: ExportContext) -> bytes:
+def _data_package(rows: pd.DataFrame | Selection, context: ExportContext) -> bytes:
     from dashboard.package import write_package  # imported here: dashboard.package imports this module
 
-    return write_package(rows, context)
+    # The package reads its rows as one frame (its README counts and cites them).
+    return write_package(rows.rows() if isinstance(rows, Selection) else rows, context)
 
 
 @dataclass(frozen=True)

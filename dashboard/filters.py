@@ -2,9 +2,12 @@
 
 Each filter is one row of `FIELDS` (as in Datasette's `filters.py`): the row knows its URL
 parameter and CLI flag, how to parse an untrusted value (keeping what is valid and naming what
-it ignored), how to write a value back, which rows it keeps, and how it reads in the caption
-sentence. `FilterState`, the sidebar (`ui/state.py`) and the CLI (`cli.py`) all loop over this
-table; adding a filter is adding a row here (and a field to `FilterState`).
+it ignored), how to write a value back, which rows it keeps (as a SQL clause the engine runs,
+values always bound as parameters: `dashboard.engine`), and how it reads in the caption
+sentence. The SQL clause is the one definition of a filter: `FilterState.where` joins the
+clauses for the engine, and `FilterState.apply` runs the same clauses over a frame.
+`FilterState`, the sidebar (`ui/state.py`) and the CLI (`cli.py`) all loop over this table;
+adding a filter is adding a row here (and a field to `FilterState`).
 
 `FilterState` is immutable. `from_query_params` never raises; `to_query_params` writes only
 what differs from the default, so `from_query_params(to_query_params(s)) == s` for every valid
@@ -17,12 +20,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 
-import numpy as np
 import pandas as pd
 
 from dashboard import search
-from dashboard.lists import cells_holding
+from dashboard.engine import Engine, of_frame
+from dashboard.lists import split_list
 from dashboard.schema import CATEGORIES, INFERENCE_FLAGS
+
+#: A filter's rows as SQL: a clause over the engine's `events` relation and its parameters.
+Clause = tuple[str, list]
 
 VIEWS: tuple[str, ...] = ("summits", "partnerships", "flows")
 VIEW_LABELS: dict[str, str] = {
@@ -68,8 +74,9 @@ class Vocabulary:
 class Field:
     """One filter: its state attribute, URL parameter, CLI flag, widget, and how it behaves.
 
-    `parse(raw, vocab)` gives (value, invalid items); `write(value)` the URL text; `keep(events,
-    value)` a row mask, or None for fields that do not select rows (view, selection, colouring);
+    `parse(raw, vocab)` gives (value, invalid items); `write(value)` the URL text; `sql(value,
+    engine)` the rows it keeps as a clause and its parameters, or None for fields that do not
+    select rows (view, selection, colouring);
     `phrase(value, vocab)` its words in the caption sentence.
     """
 
@@ -79,7 +86,7 @@ class Field:
     help: str
     parse: Callable[[str, Vocabulary], tuple[object, list[str]]]
     write: Callable[[object], str]
-    keep: Callable[[pd.DataFrame, object], np.ndarray] | None = None
+    sql: Callable[[object, Engine], Clause] | None = None
     phrase: Callable[[object, Vocabulary], str] | None = None
     #: sidebar widget: "years", "multiselect", "toggle", "text", or "" (drawn by a page)
     widget: str = ""
@@ -184,27 +191,41 @@ def _parse_members(raw: str, vocab: Vocabulary):
     return (spelled, []) if spelled in vocab.member_orgs else ("", [f"{_show(raw)} has no member list"])
 
 
-def _keep_years(events: pd.DataFrame, years) -> np.ndarray:
+def _sql_years(years, engine: Engine) -> Clause:
     # An event matches when its span overlaps the range; undated events never do.
     lo, hi = years
-    start, end = events["year_start"], events["year_end"]
-    return (start.notna() & (start <= hi).fillna(False) & (end >= lo).fillna(False)).to_numpy(dtype=bool)
+    return "(year_start IS NOT NULL AND year_start <= ? AND year_end >= ?)", [int(hi), int(lo)]
 
 
-def _keep_countries(events: pd.DataFrame, codes) -> np.ndarray:
-    mask = events["country_iso3"].isin(codes) | cells_holding(events["participants"], codes)
-    return mask.to_numpy(dtype=bool)
+def _sql_in(column: str, kind: str = "VARCHAR") -> Callable[[object, Engine], Clause]:
+    """Rows whose `column` is one of the values (a column name and type: constants of this module)."""
+    return lambda values, engine: (f"{column} IN (SELECT unnest(?::{kind}[]))", [list(values)])
 
 
-def _keep_stated(events: pd.DataFrame, stated: bool) -> np.ndarray:
-    inferred = np.zeros(len(events), dtype=bool)
-    for flag in INFERENCE_FLAGS:
-        inferred |= events[flag].fillna(False).to_numpy(dtype=bool)
-    return ~inferred
+def _cells_holding(column: str, codes, engine: Engine) -> Clause:
+    """Rows whose list cell holds any of the codes. Which cells do is decided in Python, once per
+    distinct cell (`lists.split_list`, the one reading of a list cell); SQL matches those cells."""
+    wanted = frozenset(codes)
+    cells = [c for c in engine.distinct(column) if not wanted.isdisjoint(split_list(c))]
+    return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [cells]
 
 
-def _keep_query(events: pd.DataFrame, q: str) -> np.ndarray:
-    return search.matches(events["search_text"], q)
+def _sql_countries(codes, engine: Engine) -> Clause:
+    held, params = _cells_holding("participants", codes, engine)
+    return f"(country_iso3 IN (SELECT unnest(?::VARCHAR[])) OR {held})", [list(codes), *params]
+
+
+def _sql_stated(stated: bool, engine: Engine) -> Clause:
+    inferred = " OR ".join(f"coalesce({flag}, false)" for flag in INFERENCE_FLAGS)
+    return f"NOT ({inferred})", []
+
+
+def _sql_query(q: str, engine: Engine) -> Clause:
+    # Every word must start a word of the padded search text (search.matches): a substring test.
+    words = search.query_words(q)
+    if not words:
+        return "TRUE", []
+    return " AND ".join("contains(coalesce(search_text, ''), ?)" for _ in words), [" " + w for w in words]
 
 
 def _join_words(items, conj: str = "and") -> str:
@@ -238,7 +259,7 @@ FIELDS: tuple[Field, ...] = (
         "kinds of event (categories, comma-separated)",
         _parse_categories,
         lambda v: _list(v),
-        keep=lambda ev, v: ev["category"].isin(v).to_numpy(dtype=bool),
+        sql=_sql_in("category"),
         phrase=lambda v, vocab: _join_words(v) + " events",
         widget="multiselect",
         options=lambda vocab: list(CATEGORIES),
@@ -251,7 +272,7 @@ FIELDS: tuple[Field, ...] = (
         "year or range, e.g. 2010-2019",
         _parse_years,
         lambda v: f"{_year(v[0])}-{_year(v[1])}",
-        keep=_keep_years,
+        sql=_sql_years,
         phrase=lambda v, vocab: f"in {v[0]}" if v[0] == v[1] else f"from {v[0]} to {v[1]}",
         widget="years",
     ),
@@ -262,7 +283,7 @@ FIELDS: tuple[Field, ...] = (
         "events a country takes part in or is the place of (ISO3 codes, comma-separated)",
         _codes(lambda s, v: s.upper(), lambda v: v.countries, "country code"),
         _list,
-        keep=_keep_countries,
+        sql=_sql_countries,
         phrase=lambda v, vocab: "involving " + _join_words([vocab.country_names.get(c, c) for c in v], "or"),
         widget="multiselect",
         options=lambda vocab: sorted(vocab.countries_in_use, key=lambda c: vocab.country_names.get(c, c)),
@@ -276,7 +297,7 @@ FIELDS: tuple[Field, ...] = (
         "events linked to an organisation or forum (acronyms, comma-separated)",
         _codes(_org_spelling, lambda v: v.organisations, "organisation"),
         _list,
-        keep=lambda ev, v: cells_holding(ev["organisations"], v).to_numpy(dtype=bool),
+        sql=lambda v, engine: _cells_holding("organisations", v, engine),
         phrase=lambda v, vocab: "linked to " + _join_words(v, "or"),
         widget="multiselect",
         options=lambda vocab: sorted(vocab.orgs_in_use, key=str.lower),
@@ -290,7 +311,7 @@ FIELDS: tuple[Field, ...] = (
         "the article a row is cited to (numbers, comma-separated)",
         _parse_articles,
         lambda v: _list(str(a) for a in v),
-        keep=lambda ev, v: ev["article"].isin(v).fillna(False).to_numpy(dtype=bool),
+        sql=_sql_in("article", "BIGINT"),
         phrase=lambda v, vocab: (
             ("from article " if len(v) == 1 else "from articles ") + _join_words([str(a) for a in v])
         ),
@@ -306,7 +327,7 @@ FIELDS: tuple[Field, ...] = (
         "keep only rows with no inferred date or place",
         _parse_flag,
         lambda v: "1",
-        keep=_keep_stated,
+        sql=_sql_stated,
         phrase=lambda v, vocab: "with date and place as stated (nothing inferred)",
         widget="toggle",
     ),
@@ -317,7 +338,7 @@ FIELDS: tuple[Field, ...] = (
         "free-text search: every word must match, in any order",
         _parse_query,
         str,
-        keep=_keep_query,
+        sql=_sql_query,
         phrase=lambda v, vocab: f"mentioning “{v}”",
         widget="text",
         placeholder="words in any order: title, place, country…",
@@ -397,20 +418,28 @@ class FilterState:
         return replace(self, view="summits", event="", members="")
 
     # ----- rows ----------------------------------------------------------------------------
-    def apply(self, events: pd.DataFrame) -> pd.DataFrame:
-        """The rows of an enriched events frame that match; the input is left unchanged.
-
-        Cheap filters run first and the text search last, on the rows still in play.
-        """
-        mask = np.ones(len(events), dtype=bool)
+    def where(self, engine: Engine) -> Clause:
+        """The rows that match, as one WHERE clause over the engine's events and its parameters."""
+        clauses, params = [], []
         for f in FIELDS:
             value = getattr(self, f.name)
-            if f.keep is None or value == _DEFAULTS[f.name] or not mask.any():
+            if f.sql is None or value == _DEFAULTS[f.name]:
                 continue
-            idx = np.flatnonzero(mask)
-            subset = events if len(idx) == len(events) else events.iloc[idx]
-            mask[idx] = f.keep(subset, value)
-        return events.loc[mask] if not mask.all() else events
+            clause, args = f.sql(value, engine)
+            clauses.append(clause)
+            params += args
+        return (" AND ".join(clauses) or "TRUE"), params
+
+    def apply(self, events: pd.DataFrame, engine: Engine | None = None) -> pd.DataFrame:
+        """The rows of an enriched events frame that match, in order; the input is left unchanged.
+
+        The same SQL as every page runs (`where`), over `engine` when given (it must hold
+        `events`), else over an engine opened on the frame for this call.
+        """
+        if self.filters_only() == FilterState():
+            return events
+        engine = engine or of_frame(events)
+        return engine.rows(*self.where(engine))
 
     # ----- words ---------------------------------------------------------------------------
     def describe(self, country_names: Mapping[str, str] | None = None) -> str:

@@ -4,8 +4,9 @@ window of years the timeline opens on.
 An event is present in every year its dated span touches, at the precision the text gives:
 `2018` is present in 2018, `2003`-`2008` in each year from 2003 to 2008. Stepping the years filter
 one year at a time shows exactly that, since the filter keeps events whose span overlaps the
-range (`filters._keep_years`). Everything here is pure and works on the enriched columns
-`year_start` / `year_end`.
+range (`filters._sql_years`). The counts come from the engine (`year_counts`, `years_present`
+take a `Selection` or an enriched frame and get a few hundred rows back, whatever the table's
+size); everything else here is pure and works on those.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+
+from dashboard.engine import Selection
 
 #: How play steps the years filter: "year" shows only the step's year, "upto" everything from
 #: the start of the played range up to it.
@@ -33,28 +36,25 @@ YEAR_PRESET_SHARE = 0.1
 MAX_YEAR_PRESETS = 3
 
 
-def year_counts(events: pd.DataFrame) -> dict[int, int]:
+def year_counts(events: pd.DataFrame | Selection) -> dict[int, int]:
     """Dated events per start year, in year order."""
-    years = events["year_start"].dropna()
-    if years.empty:
-        return {}
-    counts = years.astype(int).value_counts().sort_index()
-    return {int(y): int(n) for y, n in counts.items()}
+    counts = Selection.of(events).query(
+        "SELECT year_start AS year, count(*) AS n FROM sel WHERE year_start IS NOT NULL "
+        "GROUP BY year_start ORDER BY year_start"
+    )
+    return {int(y): int(n) for y, n in zip(counts["year"], counts["n"], strict=True)}
 
 
-def years_present(events: pd.DataFrame) -> tuple[int, ...]:
+def years_present(events: pd.DataFrame | Selection) -> tuple[int, ...]:
     """Every year that some dated event's span covers, ascending."""
-    dated = events[events["year_start"].notna()]
-    if dated.empty:
-        return ()
-    # Expand the distinct spans only: a million rows hold a few hundred (start, end) pairs.
-    spans = (
-        pd.DataFrame({"lo": dated["year_start"], "hi": dated["year_end"].fillna(dated["year_start"])})
-        .drop_duplicates()
-        .astype(int)
+    # Expand the distinct spans only: ten million rows hold a few hundred (start, end) pairs.
+    spans = Selection.of(events).query(
+        "SELECT DISTINCT year_start AS lo, coalesce(year_end, year_start) AS hi FROM sel "
+        "WHERE year_start IS NOT NULL"
     )
     years: set[int] = set()
     for first, last in zip(spans["lo"], spans["hi"], strict=True):
+        first, last = int(first), int(last)
         years.update(range(min(first, last), max(first, last) + 1))
     return tuple(sorted(years))
 

@@ -98,8 +98,16 @@ SHARED_NOTE_MIN = 2
 MAX_NAMES_IN_LINE = 3
 
 
-def event_list(events: pd.DataFrame, dataset: Dataset, limit: int = 30) -> None:
+#: Events a list shows; the rest are counted.
+EVENT_LIST_LIMIT = 30
+
+
+def event_list(
+    events: pd.DataFrame, dataset: Dataset, limit: int = EVENT_LIST_LIMIT, total: int | None = None
+) -> None:
     """A compact list: one line per event (date, title, who), each opening to its evidence.
+
+    `total` counts all there are when `events` holds only the first ones (read from the engine).
 
     Inference notes shared by several listed events are said once, under the list, and each
     entry points to them; notes of one event stay in its entry.
@@ -119,8 +127,9 @@ def event_list(events: pd.DataFrame, dataset: Dataset, limit: int = 30) -> None:
     for (_, row), row_notes in zip(shown.iterrows(), notes, strict=True):
         with st.expander(esc(_line(row, names))):
             _entry(row, names, titles, row_notes, letters)
-    if len(events) > limit:
-        st.caption(f"… and {len(events) - limit} more: see the Data page.")
+    total = len(events) if total is None else total
+    if total > limit:
+        st.caption(f"… and {total - limit} more: see the Data page.")
     for note in shared:
         st.caption(esc(f"Note {letters[note]}, shared by {counts[note]} events: {note}"))
 

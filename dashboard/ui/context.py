@@ -1,31 +1,58 @@
-"""What every page receives: the dataset, the filter state and the rows it selects."""
+"""What every page receives: the dataset, the filter state and the events it selects.
+
+The selected events stay in the engine (`dashboard.engine.Selection`): a page asks them for a
+count, aggregates and a page of rows. `rows` materialises every selected event as one frame;
+only what is not pushed down to the engine reads it (a figure or file download, when clicked),
+and it is worked out at most once per run.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 import streamlit as st
 
 from dashboard.dataset import Dataset
+from dashboard.engine import Selection, for_dataset
 from dashboard.filters import FilterState
 from dashboard.ui.state import KEYS
+
+
+def select(dataset: Dataset, state: FilterState) -> Selection:
+    """The events of `dataset` that `state`'s filters keep, as an engine selection."""
+    engine = for_dataset(dataset)
+    where, params = state.where(engine)
+    return Selection(engine, where, tuple(params))
 
 
 @dataclass(frozen=True, eq=False)
 class PageContext:
     dataset: Dataset
     state: FilterState
-    rows: pd.DataFrame  # the filtered, enriched events
+    selection: Selection  # the filtered, enriched events, in the engine
     tiles: bool = False
+
+    @cached_property
+    def count(self) -> int:
+        return self.selection.count()
+
+    @property
+    def total(self) -> int:
+        return self.selection.engine.total
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        """Every selected event as a frame: for the downloads only (built when clicked)."""
+        return self.selection.rows()
 
     @property
     def sentence(self) -> str:
         return self.state.describe(self.dataset.reference.country_names)
 
     def caption(self) -> str:
-        n, total = len(self.rows), len(self.dataset.events)
-        return f"{self.sentence} {n} of {total} events."
+        return f"{self.sentence} {self.count} of {self.total} events."
 
 
 def set_context(ctx: PageContext) -> None:

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 from functools import partial
 
-import pandas as pd
 import streamlit as st
 
-from dashboard.dataset import Dataset
 from dashboard.filters import FilterState
 from dashboard.package import FIGURE_FORMATS, figure_file_name, permalink
 from dashboard.ui.context import PageContext
 
 
-def _figure(
-    view: str, rows: pd.DataFrame, dataset: Dataset, state: FilterState, fmt: str, link: str
-) -> bytes:
+def _figure(view: str, ctx: PageContext, state: FilterState, fmt: str, link: str) -> bytes:
     from dashboard.figures import figure_today  # matplotlib: loaded on the first click only
 
-    return figure_today(view, rows, dataset, state, fmt=fmt, permalink=link)
+    # The rows are read from the engine on the click, not on every rerun.
+    return figure_today(view, ctx.rows, ctx.dataset, state, fmt=fmt, permalink=link)
 
 
 def figure_buttons(
@@ -47,7 +44,7 @@ def figure_buttons(
     for column, (fmt, mime) in zip(columns, FIGURE_FORMATS.items(), strict=False):
         column.download_button(
             f"Download figure ({fmt.upper()})",
-            data=partial(_figure, view, ctx.rows, ctx.dataset, state, fmt, link),
+            data=partial(_figure, view, ctx, state, fmt, link),
             file_name=figure_file_name(view, fmt),
             mime=mime,
             help="This view as a print figure: title, legend, filters, sources and citation"

@@ -245,7 +245,9 @@ def _present_years(vocab: Vocabulary) -> tuple[int, ...]:
     ctx = st.session_state.get(KEYS.page_context)
     if ctx is None:
         return tuple(range(vocab.year_min, vocab.year_max + 1))
-    return years_present(ctx.state.replace(years=None).apply(ctx.dataset.events))
+    from dashboard.ui.context import select  # context imports this module
+
+    return years_present(select(ctx.dataset, ctx.state.replace(years=None)))
 
 
 def _playback(key: str, vocab: Vocabulary) -> Playback | None:

@@ -36,15 +36,15 @@ SHOWN_COLUMNS = [
 
 def render(ctx: PageContext) -> None:
     st.title("Data")
-    rows = ctx.rows
-    st.markdown(f"**{esc(ctx.sentence)}** {len(rows):,} of {len(ctx.dataset.events):,} events.")
-    if rows.empty:
+    rows = ctx.selection  # the count and one page of rows come from the engine
+    st.markdown(f"**{esc(ctx.sentence)}** {ctx.count:,} of {ctx.total:,} events.")
+    if ctx.count == 0:
         st.info("No events match these filters, so there is nothing to download. Clear a filter to see rows.")
     download_buttons(ctx)
     # Same rows, same order as the downloads (the dataset is kept in date order, geo.enrich);
     # the table shows one page at a time, so its cost is bounded by the page, not the table.
-    start = _page_start(len(rows))
-    page = rows.iloc[start : start + PAGE_SIZE]
+    start = _page_start(ctx.count)
+    page = rows.rows(limit=PAGE_SIZE, offset=start)
     # The table shows figures as people read them; the downloads keep value and unit apart.
     shown = page.assign(figure=[format_value(v, u) for v, u in zip(page["value"], page["unit"], strict=True)])
     table = shown[SHOWN_COLUMNS]
@@ -81,11 +81,12 @@ def render(ctx: PageContext) -> None:
         event_id = table.iloc[chosen[0]]["event_id"]
         commit(ctx.state.replace(event=event_id))
         st.subheader("Selected event")
-        components.event_cards(rows[rows["event_id"] == event_id], ctx.dataset)
+        components.event_cards(rows.narrowed("event_id = ?", [event_id]).rows(limit=1), ctx.dataset)
 
     st.subheader("How to cite")
     sources = ctx.dataset.sources
-    cited = sources[sources["article"].isin(rows["article"].dropna().astype(int).unique())]
+    articles = rows.query("SELECT DISTINCT article FROM sel WHERE article IS NOT NULL")["article"]
+    cited = sources[sources["article"].isin([int(a) for a in articles])]
     lines = []
     for s in cited.itertuples():
         author = f"{s.author}, " if s.author else ""
@@ -103,7 +104,6 @@ def render(ctx: PageContext) -> None:
 
 def download_buttons(ctx: PageContext) -> None:
     """One button per export format; each file is built only when its button is clicked."""
-    rows = ctx.rows
     context = ExportContext(ctx.dataset, ctx.state, permalink=permalink(ctx.state))
     # Buttons as wide as their labels, in a row that wraps on a narrow screen: fixed columns
     # would cut the labels ("Downl…") at 800 px.
@@ -111,11 +111,12 @@ def download_buttons(ctx: PageContext) -> None:
     for fmt in FORMATS.values():
         row.download_button(
             f"Download {fmt.label}",
-            data=lambda fmt=fmt: fmt.write(rows, context),
+            # Built when the button is clicked, from the engine in batches (never on a rerun).
+            data=lambda fmt=fmt: fmt.write(ctx.selection, context),
             file_name=fmt.file_name(),
             mime=fmt.mime,
             help=fmt.help,
-            disabled=rows.empty,
+            disabled=ctx.count == 0,
             width="content",
             on_click="ignore",
             key=f"download-{fmt.key}",

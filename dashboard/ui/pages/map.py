@@ -10,7 +10,6 @@ opens the new view with nothing selected.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.aggregate import (
@@ -21,6 +20,7 @@ from dashboard.aggregate import (
     events_with_country,
     kinds_text,
 )
+from dashboard.engine import Selection
 from dashboard.filters import VIEW_LABELS, VIEWS
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import plural
@@ -62,7 +62,7 @@ CSS = (
 
 
 def render(ctx: PageContext) -> None:
-    state, rows, ref = ctx.state, ctx.rows, ctx.dataset.reference
+    state, ref = ctx.state, ctx.dataset.reference
     st.html(CSS)
     with st.container(horizontal=True, vertical_alignment="center", gap="medium", key="map-header"):
         with st.container(width="stretch", gap=None):
@@ -98,8 +98,9 @@ def render(ctx: PageContext) -> None:
             # Fitted to the band every chart from a 1400x900 page down holds, or to this chart's
             # own width when the browser reports it narrower (an 800 px window).
             size = chart_size(components.chart_width(KEYS.chart_width, FIT_WIDTH))
+            # The aggregates behind the deck run in the engine: only small tables reach the page.
             deck, overlay = build_deck_and_overlay(
-                view, rows, ref, members=members, tiles=ctx.tiles, size=size
+                view, ctx.selection, ref, members=members, tiles=ctx.tiles, size=size
             )
             event = st.pydeck_chart(
                 deck,
@@ -111,10 +112,10 @@ def render(ctx: PageContext) -> None:
             selected = _selection(event)
             if selected is not None or state.event:
                 # The side column lists events: the legend goes under the map.
-                components.legend(overlay.legend, _notes(view, rows, members), overlay.names)
+                components.legend(overlay.legend, _notes(view, ctx, members), overlay.names)
                 figure_buttons(ctx, view, state)
         with st.container(width=SIDE_WIDTH, height=MAP_HEIGHT, border=False, key="map-side"):
-            if rows.empty:
+            if ctx.count == 0:
                 st.info("No events match these filters. Widen the years or clear a filter (sidebar → Reset).")
             if state.event:
                 _selected_event(ctx)
@@ -122,23 +123,23 @@ def render(ctx: PageContext) -> None:
                 _detail(*selected, ctx)
             elif not state.event:
                 st.markdown("**Legend**")
-                components.legend(overlay.legend, _notes(view, rows, members), overlay.names)
+                components.legend(overlay.legend, _notes(view, ctx, members), overlay.names)
                 st.caption(
                     "Click a marker, country or arc to list its events here, with the quotes behind them."
                 )
                 figure_buttons(ctx, view, state, stacked=True)
 
 
-def _notes(view: str, rows: pd.DataFrame, members: str) -> list[str]:
+def _notes(view: str, ctx: PageContext, members: str) -> list[str]:
     if view == "summits":
         notes = [
             "Marker size: number of events at the place. Colour: the highest-ranking kind held "
             "there, in the order above (summit first); hover or click for every kind."
         ]
-        hidden = int(rows["lat"].isna().sum())
+        hidden = ctx.selection.narrowed("lat IS NULL").count()
         if hidden:
             notes.append(
-                f"{hidden} of {len(rows)} events name no place in the text and are not drawn here (see Data)."
+                f"{hidden} of {ctx.count} events name no place in the text and are not drawn here (see Data)."
             )
         return notes
     if view == "partnerships":
@@ -164,7 +165,8 @@ def _selection(event) -> tuple[str, dict] | None:
 
 
 def _selected_event(ctx: PageContext) -> None:
-    chosen = ctx.dataset.events[ctx.dataset.events["event_id"] == ctx.state.event]
+    every = Selection(ctx.selection.engine)  # the event is shown whatever the filters
+    chosen = every.narrowed("event_id = ?", [ctx.state.event]).rows(limit=1)
     st.subheader("Selected event")
     st.button("Clear selected event", on_click=clear_event, key=KEYS.clear_event, width="stretch")
     # One event asked for by name (?event=, a Data-page row): shown whole, not as a list entry.
@@ -173,7 +175,7 @@ def _selected_event(ctx: PageContext) -> None:
 
 def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
     """The events behind what was clicked: a marker, an arc or a country."""
-    events, ref = ctx.rows, ctx.dataset.reference
+    events, ref = ctx.selection, ctx.dataset.reference
     if layer == PLACES:
         # The deck carries no event ids (they would grow with the table): look the rows up.
         if isinstance(obj.get("members"), list):
@@ -182,9 +184,9 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
             chosen = events_in_cell(events, str(obj["cell"]))
         else:
             chosen = events_at_place(events, str(obj.get("place", "")), obj.get("position"))
-        others = chosen["place"].nunique() - 1
+        others = int(chosen.query("SELECT count(DISTINCT place) AS n FROM sel")["n"].iloc[0]) - 1
         name = str(obj.get("place", "")) + (f" and {plural(others, 'place')} nearby" if others > 0 else "")
-        heading = f"{name}: {plural(len(chosen), 'event')}"
+        heading = f"{name}: {plural(chosen.count(), 'event')}"
         _list(heading, chosen, ctx)
         return
     if layer == ARCS:
@@ -192,7 +194,7 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
         target = str(obj.get("target", ""))
         chosen = events_on_arc(events, kind, target)
         name = ref.country_names.get(target) or ref.org_names.get(target, target)
-        heading = f"Russia → {name}: {plural(len(chosen), kind if kind == 'figure' else 'event')}"
+        heading = f"Russia → {name}: {plural(chosen.count(), kind if kind == 'figure' else 'event')}"
         if obj.get("aggregate"):
             heading += f" ({target}: organisation-level aggregate, not split across members)"
         _list(heading, chosen, ctx)
@@ -206,19 +208,22 @@ def _detail(layer: str, obj: dict, ctx: PageContext) -> None:
         involved = events_with_country(events, [iso3])
         if (iso3,) != ctx.state.countries:
             st.button(f"Filter to {name}", on_click=filter_to_country, args=(iso3,), width="stretch")
-        _list(f"{name}: {plural(len(involved), 'event')}", involved, ctx)
+        _list(f"{name}: {plural(involved.count(), 'event')}", involved, ctx)
 
 
-def _list(heading: str, chosen: pd.DataFrame, ctx: PageContext) -> None:
+def _list(heading: str, chosen: Selection, ctx: PageContext) -> None:
     st.subheader(esc(heading), anchor=False)
     if chosen.empty:
         st.caption("None under the current filters.")
         return
-    kinds = chosen["category"].value_counts().to_dict()
+    per_kind = chosen.query("SELECT category, count(*) AS n FROM sel GROUP BY category")
+    kinds = dict(zip(per_kind["category"], per_kind["n"], strict=True))
     st.caption(
         esc(f"Kinds: {kinds_text({k: int(v) for k, v in kinds.items()})}. Open one for its quote and source.")
     )
-    components.event_list(chosen, ctx.dataset)
+    # The first entries only: a busy place holds millions of events in a large table.
+    limit = components.EVENT_LIST_LIMIT
+    components.event_list(chosen.rows(limit=limit), ctx.dataset, limit, total=chosen.count())
 
 
 render(current_context())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.data import REPO_DIR
+from dashboard.engine import Selection
 from dashboard.formatting import escape_markdown as esc
 from dashboard.schema import INFERENCE_FLAGS, SOURCE_COLUMNS
 from dashboard.ui.context import PageContext, current_context
@@ -23,10 +23,18 @@ def demote_headings(markdown: str) -> str:
 
 def render(ctx: PageContext) -> None:
     st.title("Sources")
-    events, sources = ctx.dataset.events, ctx.dataset.sources
+    sources = ctx.dataset.sources
+    every = Selection(ctx.selection.engine)  # the whole table, whatever the filters
     # A row counts once whether its date, its place or both are implied.
-    events = events.assign(any_inferred=events[list(INFERENCE_FLAGS)].any(axis=1))
-    per_article = events.groupby("article").agg(events=("event_id", "size"), inferred=("any_inferred", "sum"))
+    inferred = " OR ".join(f"coalesce({flag}, false)" for flag in INFERENCE_FLAGS)
+    per_article = every.query(
+        f"SELECT article, count(*) AS events, count(*) FILTER (WHERE {inferred}) AS inferred, "
+        "count(*) FILTER (WHERE coalesce(date_start, '') = '') AS undated, "
+        "count(value) AS figures FROM sel GROUP BY article"
+    )
+    totals = per_article[["events", "inferred", "undated", "figures"]].sum()
+    per_article = per_article.dropna(subset=["article"]).set_index("article")[["events", "inferred"]]
+    per_article.index = per_article.index.astype(int)
     table = sources.merge(per_article, left_on="article", right_index=True, how="left")
     table[["events", "inferred"]] = table[["events", "inferred"]].fillna(0).astype(int)
     st.dataframe(
@@ -45,14 +53,14 @@ def render(ctx: PageContext) -> None:
         if s.notes:
             with st.expander(f"Article {s.article}: notes on the source"):
                 st.markdown(esc(s.notes))
-    total_inferred = int(events["any_inferred"].sum())
+    total_inferred = int(totals["inferred"])
     # Metrics as wide as their labels, in a row that wraps: four fixed columns cut the labels
     # at 800 px.
     figures = st.container(horizontal=True, gap="large")
-    figures.metric("Events", len(events), width="content")
+    figures.metric("Events", int(totals["events"]), width="content")
     figures.metric("Inferred dates or places", total_inferred, width="content")
-    figures.metric("Undated", int(events["date_start"].fillna("").eq("").sum()), width="content")
-    figures.metric("Figures", int(pd.notna(events["value"]).sum()), width="content")
+    figures.metric("Undated", int(totals["undated"]), width="content")
+    figures.metric("Figures", int(totals["figures"]), width="content")
     st.subheader("Data notes")
     if NOTES.exists():
         st.markdown(demote_headings(NOTES.read_text(encoding="utf-8")))

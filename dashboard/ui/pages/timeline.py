@@ -5,9 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import (
+    MAX_FIGURES,
+    STATED_FIGURES,
+    charts_of_figures,
     context_chart,
     events_per_month,
-    figures_charts,
     figures_table,
     months_chart,
     timeline_chart,
@@ -61,7 +63,7 @@ def _by_month(rows, window: tuple[int, int]) -> None:
     if not dated_to_month:
         return
     st.altair_chart(months_chart(rows, window), width="stretch")
-    year_only = int(rows["year_start"].between(*window).sum()) - dated_to_month
+    year_only = rows.narrowed("year_start BETWEEN ? AND ?", list(window)).count() - dated_to_month
     if year_only:
         st.caption(
             f"{plural(year_only, 'event')} of {_years(window)} dated to the year only: "
@@ -72,25 +74,32 @@ def _by_month(rows, window: tuple[int, int]) -> None:
 def render(ctx: PageContext) -> None:
     st.title("Timeline")
     st.caption(esc(ctx.caption()))
-    rows = ctx.rows
-    if rows.empty:
+    rows = ctx.selection  # counts and charts are asked of the engine
+    if ctx.count == 0:
         st.info("No events match these filters. Widen the years or clear a filter.")
         return
     events_over_time(rows, ctx.state.years)
-    undated = int(rows["year_start"].isna().sum())
+    undated = rows.narrowed("year_start IS NULL").count()
     if undated:
         st.caption(f"{plural(undated, 'event')} undated in the text, not on the chart.")
-    inferred = int(rows["date_inferred"].sum())
+    inferred = rows.narrowed("coalesce(date_inferred, false)").count()
     if inferred:
         st.caption(f"{inferred} of these dates are inferred from context, not stated (see Data).")
     figure_buttons(ctx, "timeline")
     st.subheader("Stated figures")
     names = ctx.dataset.reference.country_names
-    table = figures_table(rows, names)
+    # At most MAX_FIGURES figures leave the engine: a large table states millions.
+    table = figures_table(rows, names, limit=MAX_FIGURES)
     if table.empty:
         st.info("None of the filtered events states a figure. Try the category filter: trade, investment.")
         return
-    for chart in figures_charts(rows, names):
+    stated = rows.narrowed(STATED_FIGURES).count()
+    if stated > len(table):
+        st.caption(
+            f"The first {len(table):,} of {stated:,} stated figures, by date: "
+            "the Data page and its downloads hold them all."
+        )
+    for chart in charts_of_figures(table):
         st.altair_chart(chart, width="stretch", height=280)
     st.dataframe(
         table[["year", "series", "label", "title", "event_id"]],
