@@ -2,7 +2,8 @@
 
 Each deck opens on what the filters leave (`viewport.fit_view` on the drawn markers, arc
 ends and shaded countries), fitted to FIT_WIDTH x MAP_HEIGHT: the middle of any chart at least
-that wide (680 px on a 1400x900 page).
+MAP_WIDTH wide (680 px on a 1400x900 page); a narrower chart, as the browser measures it, is
+fitted to its own width (`chart_size`).
 At that view, markers that would overlap are merged into one that lists them, and labels
 are kept only where they overlap nothing (`viewport.merge_circles`, `viewport.place_labels`):
 the layout is computed here, in Python, so tests can check the very deck the page sends.
@@ -53,9 +54,9 @@ COUNTRIES, PLACES, LABELS, ARCS, ARC_LABELS = "countries", "places", "place-labe
 
 #: The chart's size on a 1400x900 page (wide layout, sidebar open).
 MAP_WIDTH, MAP_HEIGHT = 680, 640
-#: The width opening views are fitted to: deck.gl keeps the centre and zoom whatever the chart's
-#: width, so a view fitted to this much is whole in any chart at least this wide (a window from
-#: about 1230 px with the sidebar open, or 800 px with it closed); wider charts add margin.
+#: The width opening views are fitted to until the browser reports the chart's own (only charts
+#: narrower than MAP_WIDTH are reported): deck.gl keeps the centre and zoom whatever the chart's
+#: width, so a view fitted to this much is whole in any chart at least MAP_WIDTH wide.
 FIT_WIDTH = 520
 #: Room kept free around what a view fits: more than the largest marker's radius.
 FIT_PADDING = 36.0
@@ -63,35 +64,38 @@ FIT_PADDING = 36.0
 MAX_FIT_ZOOM = 5.5
 #: Farthest out, for the fit and for the user: the world as wide as the chart at 1400x900.
 MIN_ZOOM = round(math.log2(MAP_WIDTH / viewport.TILE), 3)
-#: A chart narrower than FIT_WIDTH (an 800 px window with the sidebar open) is fitted to its own
-#: width, as the browser measured it, and drawn square: deck.gl never lets the world be shorter
-#: than the chart, so only a chart at most as tall as it is wide can show a world-spanning
-#: selection whole.
+#: A chart narrower than MAP_WIDTH (an 800 px window with the sidebar open, 1000 px with it
+#: closed) is fitted to its own width, as the browser measured it, and drawn at most as tall as
+#: wide: deck.gl never lets the world be shorter than the chart, and at MIN_ZOOM the world is
+#: MAP_WIDTH wide, so only such a chart can show a world-spanning selection whole.
 NARROW_HEIGHT = (240, MAP_HEIGHT)
 #: Narrowest chart width taken from the browser: below it the page is unusable anyway, and a
 #: bogus report (0, negative, huge) cannot make a degenerate view.
 MIN_CHART_WIDTH = 240
+#: The size every view is fitted to until the browser reports a narrower chart.
+BAND = (FIT_WIDTH, MAP_HEIGHT)
 
 
 def chart_size(measured_width: float | None = None) -> tuple[float, float]:
     """The size opening views are fitted to, and the chart's height.
 
-    The FIT_WIDTH band at MAP_HEIGHT, unless the browser reported a narrower chart: then that
-    chart's width (whole pixels, at least MIN_CHART_WIDTH) and as tall as wide. Wider charts
-    than the band need nothing: they add margin.
+    The FIT_WIDTH band at MAP_HEIGHT, unless the browser reported a chart narrower than
+    MAP_WIDTH: then that chart's width (whole pixels, at least MIN_CHART_WIDTH) and at most as
+    tall as wide. Charts from MAP_WIDTH up need nothing: they add margin.
     """
-    if measured_width is None or not math.isfinite(measured_width) or measured_width >= FIT_WIDTH:
-        return (FIT_WIDTH, MAP_HEIGHT)
+    if measured_width is None or not math.isfinite(measured_width) or measured_width >= MAP_WIDTH:
+        return BAND
     width = max(int(measured_width), MIN_CHART_WIDTH)
     low, high = NARROW_HEIGHT
     return (width, min(max(width, low), high))
 
 
 def min_zoom(size: tuple[float, float]) -> float:
-    """The deck's minimum zoom for a chart of this size: MIN_ZOOM, or for a chart narrower than
-    the band, the world as wide as that chart (deck.gl still keeps it as tall as the chart)."""
-    width = size[0]
-    return MIN_ZOOM if width >= FIT_WIDTH else round(math.log2(width / viewport.TILE), 3)
+    """The deck's minimum zoom for a chart of this size: MIN_ZOOM in the band, or for a
+    measured chart, the world as wide as that chart (it is never taller than wide)."""
+    if tuple(size) == BAND:
+        return MIN_ZOOM
+    return round(math.log2(size[0] / viewport.TILE), 3)
 
 
 SEA_COLOUR = (214, 228, 240)
@@ -688,7 +692,7 @@ def whole_width(view: View, size: tuple[float, float] = (FIT_WIDTH, MAP_HEIGHT))
     """The chart width a view fitted to `size` is whole in: that width, except a world-spanning
     selection in the band, which opens at MIN_ZOOM and is whole in the chart of a 1400x900 page
     (MAP_WIDTH)."""
-    if size[0] >= FIT_WIDTH and view.zoom < MIN_ZOOM + 1e-3:
+    if tuple(size) == BAND and view.zoom < MIN_ZOOM + 1e-3:
         return MAP_WIDTH
     return size[0]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -517,3 +518,35 @@ def test_an_imported_table_from_the_environment_cites_the_sources_beside_it(tmp_
     assert not at.warning  # every row's article is in the sources.csv beside it
     (table,) = at.dataframe
     assert table.value["outlet"].tolist() == ["GDELT 2.0 Event Database"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "width"),
+    [
+        (452, 452.0),
+        (579.5, 579.5),
+        (None, None),
+        ("452", None),
+        (-10, None),
+        (0, None),
+        (float("nan"), None),
+        (float("inf"), None),
+        (10**400, None),
+        (680, None),
+        (True, None),
+        ([452], None),
+        ({"width": 452}, None),
+    ],
+)
+def test_the_chart_width_from_the_browser_is_taken_only_as_a_finite_narrow_width(monkeypatch, sent, width):
+    # The width probe's state is client input: a crafted setStateValue must not reach the fit.
+    from types import SimpleNamespace
+
+    from dashboard.layers import MAP_WIDTH, chart_size, min_zoom
+    from dashboard.ui import components
+
+    monkeypatch.setattr(components, "_chart_width", lambda **_: SimpleNamespace(width=sent))
+    got = components.chart_width("probe", MAP_WIDTH)
+    assert got == width
+    size = chart_size(got)
+    assert min(size) >= 240 and math.isfinite(min_zoom(size))

@@ -18,6 +18,7 @@ from dashboard.layers import (
     FIT_WIDTH,
     LAND_TINTS,
     MAP_HEIGHT,
+    MAP_WIDTH,
     MIN_ZOOM,
     SHADE_STEPS,
     SIZE_SCALE,
@@ -311,9 +312,10 @@ def _inside(spec: dict, lon: float, lat: float, margin: float = 0.0, size=(FIT_W
     return margin <= x <= width - margin and margin <= y <= height - margin
 
 
-#: Chart widths the browser reports: none (the band), an 800 px window with the sidebar open,
+#: Chart widths the browser reports: none (the band), a 1000 px window with the sidebar closed
+#: and one with it open (the map above the side column), an 800 px window with the sidebar open,
 #: and a phone-narrow column.
-MEASURED = [None, 452, 300]
+MEASURED = [None, 652, 580, 452, 300]
 
 
 @pytest.mark.parametrize("measured", MEASURED, ids=lambda w: f"measured={w}")
@@ -337,17 +339,44 @@ def test_the_opening_view_shows_everything_drawn_and_nothing_overlaps(shipped, s
         assert box.inside(*size)
 
 
+@pytest.mark.parametrize("chart_width", [272, 452, 580, 652, 680, 980, 1500])
+@pytest.mark.parametrize("view", VIEWS)
+def test_a_chart_of_any_width_shows_everything_drawn(shipped, view, chart_width):
+    # The page reports widths below MAP_WIDTH (components.chart_width); the deck fitted to what
+    # it reports must hold every marker, arc end and shaded country in a chart of that width.
+    # The world-spanning partnerships view once left Brazil and South Africa off a 580 px chart.
+    size = chart_size(chart_width if chart_width < MAP_WIDTH else None)
+    spec = spec_of(build_deck(view, shipped.events, shipped.reference, size=size)[0])
+    view_ = opening_view(spec)
+    boxes = country_boxes(shipped.reference)
+    corners = [
+        (lon, lat)
+        for code in shaded_countries(spec)
+        for west, south, east, north in boxes[code]
+        for lon in (west, east)
+        for lat in (south, north)
+    ]
+    for lon, lat in drawn_points(spec) + corners:
+        x, y = project(lon, lat, view_, chart_width, size[1])
+        assert -0.5 <= x <= chart_width + 0.5 and -0.5 <= y <= size[1] + 0.5, (lon, lat, x, y)
+
+
 @pytest.mark.parametrize(
     ("measured", "size", "zoom"),
     [
         (None, (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
         (680.0, (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
-        (FIT_WIDTH, (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
+        (1e6, (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
+        # From FIT_WIDTH to MAP_WIDTH the band's MIN_ZOOM world (MAP_WIDTH wide) would not fit.
+        (676.0, (676, MAP_HEIGHT), 0.401),
+        (580.0, (580, 580), 0.18),
+        (FIT_WIDTH, (FIT_WIDTH, FIT_WIDTH), 0.022),
         (452.0, (452, 452), -0.18),
         (300.7, (300, 300), -0.771),
         (10.0, (240, 240), -1.093),
         (float("nan"), (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
         (float("inf"), (FIT_WIDTH, MAP_HEIGHT), MIN_ZOOM),
+        (-5.0, (240, 240), -1.093),
     ],
 )
 def test_a_chart_narrower_than_the_band_is_fitted_to_its_own_width(measured, size, zoom):

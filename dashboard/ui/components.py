@@ -263,8 +263,9 @@ _chart_width = st.components.v2.component("summit_atlas.chart_width", js=_WIDTH_
 
 def chart_width(key: str, below: float) -> float | None:
     """The width of the column this is placed in, as the browser reports it, when narrower than
-    `below`; None when wider, or not reported yet (the first run, AppTest). The value comes from
-    the client: anything but a finite positive number is taken as no report."""
+    `below` (the map passes MAP_WIDTH); None when wider, or not reported yet (the first run,
+    AppTest). The value comes from the client: anything but a finite positive number is taken
+    as no report."""
     result = _chart_width(
         key=key, data={"below": below}, default={"width": None}, on_width_change=lambda: None, height=0
     )

@@ -27,8 +27,8 @@ from dashboard.formatting import plural
 from dashboard.layers import (
     ARCS,
     COUNTRIES,
-    FIT_WIDTH,
     MAP_HEIGHT,
+    MAP_WIDTH,
     PLACES,
     SEA_CSS,
     build_deck_and_overlay,
@@ -51,7 +51,11 @@ CSS = (
     ".st-key-map-header h1 {font-size: 1.35rem; line-height: 1.3; padding: 0; margin: 0;}"
     ".st-key-map-header [data-testid='stMarkdownContainer'] {margin-bottom: 0;}"
     ".st-key-map-header p {margin-bottom: 0;}"
-    ".st-key-map-area {flex: 1 1 420px; min-width: min(420px, 100%); position: relative;}"
+    # Streamlit wraps each child of a horizontal container in a flex item of its own: the
+    # basis and minimum go on that wrapper, or the map shrinks beside the side column (280 px
+    # at 1000 px with the sidebar open) instead of the row wrapping.
+    ".st-key-map-row > :has(.st-key-map-area) {flex: 1 1 420px; min-width: min(420px, 100%);}"
+    ".st-key-map-area {position: relative;}"
     # The width probe measures the column without taking a row of it.
     f".st-key-{KEYS.chart_width} {{position: absolute; top: 0; left: 0; right: 0; height: 0;}}"
     ".st-key-map-side h3 {font-size: 1.05rem; line-height: 1.35; padding: 0.25rem 0 0;}"
@@ -95,9 +99,9 @@ def render(ctx: PageContext) -> None:
         st.warning(esc(ref.flows_notice), icon=":material/warning:")
     with st.container(horizontal=True, gap="medium", key="map-row"):
         with st.container(key="map-area", gap="small"):
-            # Fitted to the band every chart from a 1400x900 page down holds, or to this chart's
+            # Fitted to the band every chart from a 1400x900 page up holds, or to this chart's
             # own width when the browser reports it narrower (an 800 px window).
-            size = chart_size(components.chart_width(KEYS.chart_width, FIT_WIDTH))
+            size = chart_size(components.chart_width(KEYS.chart_width, MAP_WIDTH))
             # The aggregates behind the deck run in the engine: only small tables reach the page.
             deck, overlay = build_deck_and_overlay(
                 view, ctx.selection, ref, members=members, tiles=ctx.tiles, size=size
