@@ -55,16 +55,21 @@ DEFAULT_SOURCES = REPO_DIR / "sources.csv"
 class LoadResult:
     """The valid rows of a table, and what was wrong with the rest."""
 
-    frame: pd.DataFrame
+    #: The valid rows, or a function that reads them (a table checked into a Parquet file).
+    valid: pd.DataFrame | Callable[[], pd.DataFrame]
     problems: tuple[Problem, ...]
     rows_read: int
     extra_columns: tuple[str, ...] = field(default=())
-    #: Rows that passed, when they went to a sink (a Parquet file) rather than into `frame`.
+    #: How many rows passed, when `valid` is not a frame to count.
     loaded: int | None = None
 
     @property
+    def frame(self) -> pd.DataFrame:
+        return self.valid() if callable(self.valid) else self.valid
+
+    @property
     def rows_loaded(self) -> int:
-        return len(self.frame) if self.loaded is None else self.loaded
+        return self.loaded if self.loaded is not None else len(self.frame)
 
     @property
     def rows_skipped(self) -> int:
@@ -85,9 +90,9 @@ class LoadResult:
 
 
 #: Bytes the columnar reader takes at a time: one batch of rows is checked (and, for a cached
-#: table, enriched and written) at a time, so memory does not grow with the file. About 150k
+#: table, enriched and written) at a time, so memory does not grow with the file. About 80k
 #: rows of a typical table.
-BATCH_BYTES = 32 << 20
+BATCH_BYTES = 16 << 20
 
 #: How a table is read: "auto" takes the columnar reader when the byte scan proves the file
 #: plain and the exact reader (`read_rows`) otherwise; "exact" always takes `read_rows`.
@@ -118,7 +123,7 @@ class Sink:
         return frame
 
 
-#: Reports checking progress: rows checked so far, bytes read so far, bytes in all.
+#: Reports checking progress: rows checked so far, and how far along that is (done of total).
 RowsProgress = Callable[[int, int, int], None]
 
 
@@ -134,7 +139,7 @@ def load_events(
     name: str | None = None,
     sink: Sink | None = None,
     engine: str = "auto",
-    batch_bytes: int = BATCH_BYTES,
+    batch_bytes: int | None = None,
     progress: RowsProgress | None = None,
 ) -> LoadResult:
     """Read and validate an events table from a path or raw bytes.
@@ -150,6 +155,7 @@ def load_events(
         raise ValueError(f"engine {engine!r}; expected one of {', '.join(ENGINES)}")
     name = name or ("upload.csv" if isinstance(source, bytes) else Path(source).name)
     sink = sink if sink is not None else Sink()
+    batch_bytes = batch_bytes or BATCH_BYTES
     if engine == "auto":
         layout, _why = scan_plain(source, name)
         if layout is not None:
@@ -225,7 +231,7 @@ def validate_events(
     )
     loaded = table.run(extra, sink)
     if progress:
-        progress(len(frame), 0, 0)
+        progress(len(frame), 1, 1)
     return _result(sink, problems, rows.rows_read, extra, loaded)
 
 
@@ -238,10 +244,9 @@ def _load_plain(source, layout, reference, articles, name, sink, batch_bytes, pr
         return _result(sink, problems, layout.records, (), 0)
     keep, extra = columns
     names = [f"f{i}" for i in range(len(header))]
-    stream, position = _data_stream(source, layout.data_offset)
     try:
         reader = pacsv.open_csv(
-            stream,
+            _data_stream(source, layout.data_offset),
             read_options=pacsv.ReadOptions(column_names=names, block_size=batch_bytes),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
@@ -288,21 +293,19 @@ def _load_plain(source, layout, reference, articles, name, sink, batch_bytes, pr
             start += len(frame)
             del frame, table
             if progress:
-                progress(start, min(position(), layout.data_bytes), layout.data_bytes)
+                progress(start, start, layout.records)  # the scan counted the records
     if start == 0:
         raise _Restart("no rows")  # the exact reader words "header only" and blank tables
     return _result(sink, problems, start, extra, loaded)
 
 
 def _data_stream(source, offset: int):
-    """The bytes of a table from `offset` (a file positioned there, or a slice of the upload),
-    and how many of them have been read so far (the reader reads a block ahead)."""
+    """The bytes of a table from `offset`: a file positioned there, or a slice of the upload."""
     if isinstance(source, bytes):
-        stream = pa.BufferReader(pa.py_buffer(source).slice(offset))
-        return stream, stream.tell
+        return pa.BufferReader(pa.py_buffer(source).slice(offset))
     handle = open(source, "rb")  # noqa: SIM115 - the reader's stream closes it
     handle.seek(offset)
-    return pa.PythonFile(handle, mode="r"), lambda: handle.tell() - offset if not handle.closed else 0
+    return pa.PythonFile(handle, mode="r")
 
 
 def _result(sink: Sink, problems, rows_read: int, extra, loaded: int) -> LoadResult:

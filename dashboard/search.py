@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard.lists import split_list
 
@@ -60,18 +62,43 @@ def search_text(
 ) -> pd.Series:
     """Each row's searchable text: its text columns and its countries' codes, names and aliases.
 
-    Padded with spaces so that "does a word start here" is a plain substring test.
+    Padded with spaces so that "does a word start here" is a plain substring test. The search
+    form of text joined by spaces is the search forms of its parts joined by spaces (`normalise`
+    works character by character, then splits into words), so each column is put in search
+    form once per distinct cell (`search_forms`) and the parts are joined in Arrow.
     """
-    text = pd.Series("", index=events.index, dtype=object)
-    for col in columns:
-        text = text + " " + events[col].fillna("").astype(str)
     countries = (
         events["country_iso3"].fillna("").astype(str) + ";" + events["participants"].fillna("").astype(str)
     )
     words = {cell: _country_words(cell, country_names) for cell in pd.unique(countries.to_numpy())}
-    text = text + " " + countries.map(words)
-    distinct = {t: " " + normalise(t) + " " for t in pd.unique(text.to_numpy())}
-    return text.map(distinct).astype(object)
+    parts = [search_forms(events[col]) for col in columns] + [search_forms(countries.map(words))]
+    joined = pc.binary_join_element_wise(*parts, " ")
+    joined = pc.utf8_trim(pc.replace_substring_regex(joined, " {2,}", " "), " ")
+    padded = pc.binary_join_element_wise(" ", joined, " ", "")
+    return pd.Series(padded.to_numpy(zero_copy_only=False), index=events.index, dtype=object)
+
+
+def search_forms(texts: pd.Series) -> pa.Array:
+    """`normalise` of every cell, worked out once per distinct cell. ASCII cells (nearly all)
+    go through Arrow's kernels, where `normalise` is lower case with every run of characters
+    other than a-z and 0-9 made one space; the others through `normalise` itself."""
+    codes, distinct = pd.factorize(texts.fillna("").to_numpy(dtype=object))
+    cells = np.asarray(distinct, dtype=object)
+    plain = np.fromiter((t.isascii() for t in cells), dtype=bool, count=len(cells))
+    forms = np.empty(len(cells), dtype=object)
+    if plain.any():
+        ascii_cells = pa.array(cells[plain], pa.string())
+        form = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(ascii_cells), "[^a-z0-9]+", " "), " ")
+        forms[plain] = form.to_numpy(zero_copy_only=False)
+    if not plain.all():
+        forms[~plain] = [normalise(t) for t in cells[~plain]]
+    return pa.array(forms[codes] if len(cells) else [], pa.string())
+
+
+def padded_search_form(texts: pd.Series) -> pd.Series:
+    """`" " + normalise(t) + " "` of every cell."""
+    form = pc.binary_join_element_wise(" ", search_forms(texts), " ", "")
+    return pd.Series(form.to_numpy(zero_copy_only=False), index=texts.index, dtype=object)
 
 
 def _country_words(cell: str, names: Mapping[str, str]) -> str:

@@ -136,7 +136,10 @@ def assert_rebuilt(dataset, first, why: str) -> None:
         ("date_start", "next year", "date_start 'next year' is not an ISO date"),
     ],
 )
-def test_an_edited_row_in_the_cache_is_never_served(cached, column, value, why):
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_an_edited_row_in_the_cache_is_never_served(cached, column, value, why, lazy, monkeypatch):
+    if lazy:  # a large table is verified where it lies, its invariants asked of DuckDB
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
     first, load, parquet, sidecar = cached
     edit_row(parquet, column, value)
     # The sidecar's digest of the Parquet file catches the edit...
@@ -329,3 +332,34 @@ def test_the_app_rebuilds_a_broken_cache_and_says_so(tmp_path, monkeypatch):
         "rebuilt from the CSV"
     )
     assert at.get("deck_gl_json_chart")
+
+
+def test_a_table_checked_in_batches_reads_back_as_one_checked_in_memory(tmp_path, tiny_ref, monkeypatch):
+    """Batches of 1.5 kB: the Parquet file holds them in the CSV's order, each sorted; the rows
+    served (lazily, from the file) are the in-memory check's, in the views' order."""
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    monkeypatch.setattr("dashboard.data.BATCH_BYTES", 1500)
+    rows = [row(event_id=f"b-{i:02d}", date_start=f"20{(i * 7) % 30:02d}", date_end="") for i in range(40)]
+    rows += [row(event_id="b-03", date_start="2001"), row(event_id="no-date", date_start="", date_end="")]
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes(rows))
+    sources, problems = load_sources()
+    steps = []
+    built = ds.build_dataset(
+        path, tiny_ref, sources, problems, cache_dir=tmp_path / "c", progress=lambda f, t: steps.append(t)
+    )
+    memory = ds.build_dataset(path.read_bytes(), tiny_ref, sources, problems, name="events.csv")
+    again = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert built.parquet is not None and built.loaded is None and again.from_cache
+    assert sum("Checked" in t for t in steps) > 3  # a progress step per batch
+    for dataset in (built, again):
+        assert dataset.result.problems == memory.result.problems
+        assert dataset.result.rows_loaded == memory.result.rows_loaded == 41
+        pd.testing.assert_frame_equal(dataset.events, memory.events, check_dtype=False)
+        in_order = memory.events[
+            list(memory.result.frame.columns)
+        ]  # a cached table's frame is in the views' order
+        pd.testing.assert_frame_equal(dataset.result.frame, in_order, check_dtype=False)
+    (duplicate,) = [str(p) for p in memory.result.problems]
+    assert duplicate == "events.csv:42: event_id: duplicate id 'b-03', first on line 5"
