@@ -116,10 +116,10 @@ class Sink:
     def frame(self, columns: list[str]) -> pd.DataFrame:
         if not self.frames:
             return _typed(pd.DataFrame(columns=columns, dtype=object))
-        if len(self.frames) == 1:
-            return self.frames[0]
-        frame = pd.concat(self.frames, ignore_index=True)
-        frame.attrs["extra_columns"] = self.frames[0].attrs.get("extra_columns", ())
+        extra = self.frames[0].attrs.get("extra_columns", ())
+        frame = self.frames[0] if len(self.frames) == 1 else pd.concat(self.frames, ignore_index=True)
+        frame = _typed(frame)
+        frame.attrs["extra_columns"] = extra
         return frame
 
 
@@ -489,7 +489,6 @@ class _Table:
         for col, values in self.parsed.items():
             valid[col] = values[keep]
         valid = valid[list(schema.EVENT_COLUMNS) + list(extra)].reset_index(drop=True)
-        valid = _typed(valid)
         valid.attrs["extra_columns"] = extra
         return valid
 

@@ -620,7 +620,7 @@ class _ParquetSink(Sink):
     def add(self, frame: pd.DataFrame) -> None:
         if not len(frame):
             return
-        enriched = enrich(frame, self.reference)
+        enriched = enrich(frame, self.reference, sort=False)  # the reader puts the batches in order
         enriched.attrs = {}
         table = pa.Table.from_pandas(enriched, schema=self.schema, preserve_index=False)
         del enriched

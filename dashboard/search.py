@@ -72,32 +72,44 @@ def search_text(
     )
     words = {cell: _country_words(cell, country_names) for cell in pd.unique(countries.to_numpy())}
     parts = [search_forms(events[col]) for col in columns] + [search_forms(countries.map(words))]
-    joined = pc.binary_join_element_wise(*parts, " ")
+    joined = pc.binary_join_element_wise(*parts, _SPACE)
     joined = pc.utf8_trim(pc.replace_substring_regex(joined, " {2,}", " "), " ")
-    padded = pc.binary_join_element_wise(" ", joined, " ", "")
-    return pd.Series(padded.to_numpy(zero_copy_only=False), index=events.index, dtype=object)
+    padded = pc.binary_join_element_wise(_SPACE, joined, _SPACE, _EMPTY)
+    return pd.Series(padded, index=events.index, dtype=_ARROW_STR)
+
+
+#: pandas' Arrow-backed text type: Arrow results become a column without a copy to Python.
+_ARROW_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # "str"
+_SPACE, _EMPTY = pa.scalar(" ", pa.large_string()), pa.scalar("", pa.large_string())
 
 
 def search_forms(texts: pd.Series) -> pa.Array:
     """`normalise` of every cell, worked out once per distinct cell. ASCII cells (nearly all)
     go through Arrow's kernels, where `normalise` is lower case with every run of characters
     other than a-z and 0-9 made one space; the others through `normalise` itself."""
-    codes, distinct = pd.factorize(texts.fillna("").to_numpy(dtype=object))
-    cells = np.asarray(distinct, dtype=object)
-    plain = np.fromiter((t.isascii() for t in cells), dtype=bool, count=len(cells))
-    forms = np.empty(len(cells), dtype=object)
-    if plain.any():
-        ascii_cells = pa.array(cells[plain], pa.string())
-        form = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(ascii_cells), "[^a-z0-9]+", " "), " ")
-        forms[plain] = form.to_numpy(zero_copy_only=False)
-    if not plain.all():
-        forms[~plain] = [normalise(t) for t in cells[~plain]]
-    return pa.array(forms[codes] if len(cells) else [], pa.string())
+    try:
+        values = pa.array(texts.fillna(""), pa.large_string())
+    except (pa.ArrowException, UnicodeEncodeError):  # a lone surrogate: Python does it all
+        return pa.array([normalise(t) for t in texts.fillna("")], pa.large_string())
+    if isinstance(values, pa.ChunkedArray):  # a column joined from batches
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary
+    plain = pc.string_is_ascii(distinct)
+    form = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(distinct), "[^a-z0-9]+", " "), " ")
+    if not pc.all(plain).as_py():
+        cells = distinct.to_pylist()
+        mask = plain.to_numpy(zero_copy_only=False)
+        forms = form.to_pylist()
+        for i in np.flatnonzero(~mask):
+            forms[i] = normalise(cells[i])
+        form = pa.array(forms, pa.large_string())
+    return form.take(encoded.indices)
 
 
 def padded_search_form(texts: pd.Series) -> pd.Series:
     """`" " + normalise(t) + " "` of every cell."""
-    form = pc.binary_join_element_wise(" ", search_forms(texts), " ", "")
+    form = pc.binary_join_element_wise(_SPACE, search_forms(texts), _SPACE, _EMPTY)
     return pd.Series(form.to_numpy(zero_copy_only=False), index=texts.index, dtype=object)
 
 

@@ -80,6 +80,11 @@ def _with_progress(size: int, name: str, build):
     with holder.container(), st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text="Starting…")
         dataset = build(lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text))
+        if dataset.loaded is None:
+            # The pages filter an in-memory frame today: read the checked Parquet file here,
+            # under the bar, rather than on the first page's first rerun.
+            bar.progress(1.0, text=f"Reading {dataset.result.rows_loaded:,} checked events into memory…")
+            dataset.events  # noqa: B018 - read for its effect: the frame is kept by the dataset
         status.update(label=f"Loaded {name}", state="complete")
     holder.empty()  # the indicator is for the wait only
     return dataset
