@@ -715,18 +715,32 @@ class _Coded:
 
     @classmethod
     def of(cls, values: pd.Series, word) -> _Coded:
-        codes, uniques = pd.factorize(values)
+        codes, uniques = _factorize(values)
         return cls(codes, [word(v) for v in uniques])
 
     def at(self, i: int) -> str:
         return self.reasons[self.codes[i]]
 
 
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes and the distinct values as a Python list (iterating an Arrow array one element at a
+    time is slow)."""
+    codes, uniques = pd.factorize(values)
+    return codes, np.asarray(uniques, dtype=object).tolist()
+
+
+#: Dates parsed so far, shared by every batch (a table holds a few thousand distinct dates).
+_DATES: dict[str, tuple[float | None, float | None, str]] = {}
+_MEMO_MAX = 200_000
+
+
 def _parse_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray, _Coded]:
     """Lower and upper bounds (as YYYYMMDD numbers, NaN if none) of ISO dates, and a reason
     where invalid; each distinct date parsed once."""
-    codes, uniques = pd.factorize(values)
-    parsed = [_parse_date(v) for v in uniques]
+    codes, uniques = _factorize(values)
+    if len(_DATES) > _MEMO_MAX:
+        _DATES.clear()
+    parsed = [_DATES.get(v) or _DATES.setdefault(v, _parse_date(v)) for v in uniques]
     lo = np.array([np.nan if p[0] is None else p[0] for p in parsed], dtype=float)
     hi = np.array([np.nan if p[1] is None else p[1] for p in parsed], dtype=float)
     empty = np.zeros(0, dtype=float)
@@ -761,15 +775,15 @@ def _parse_date(value: str) -> tuple[float | None, float | None, str]:
 
 def _to_numbers(values: pd.Series) -> np.ndarray:
     """pandas' reading of each distinct cell as a number (NaN for "" and for non-numbers)."""
-    codes, uniques = pd.factorize(values)
-    distinct = pd.Series(np.asarray(uniques, dtype=object))
+    codes, uniques = _factorize(values)
+    distinct = pd.Series(uniques, dtype=object)
     numbers = pd.to_numeric(distinct.where(distinct != ""), errors="coerce").astype(float).to_numpy()
     return numbers[codes] if len(distinct) else np.zeros(0, dtype=float)
 
 
 def _map_distinct(values: pd.Series, func) -> pd.Series:
     """`func` of each cell, worked out once per distinct cell; text in, text out."""
-    codes, uniques = pd.factorize(values)
+    codes, uniques = _factorize(values)
     mapped = np.array([func(v) for v in uniques] or [""], dtype=object)
     return pd.Series(mapped[codes] if len(codes) else [], index=values.index, dtype="str")
 

@@ -196,11 +196,16 @@ def enrich(events: pd.DataFrame, reference: Reference, *, sort: bool = True) -> 
         point_iso3.loc[has_point.to_numpy()] = found
     out["point_iso3"] = point_iso3.astype(str)
     # Distinct participant lists are few: split each once.
-    participants = out["participants"].fillna("")
-    partners = {
-        cell: join_list(p for p in split_list(cell) if p != RUSSIA_ISO3) for cell in participants.unique()
-    }
-    out["partners"] = [partners[cell] for cell in participants]
+    codes, cells = pd.factorize(out["participants"].fillna(""))
+    partners = np.array(
+        [
+            join_list(p for p in split_list(cell) if p != RUSSIA_ISO3)
+            for cell in np.asarray(cells, dtype=object)
+        ]
+        or [""],
+        dtype=object,
+    )
+    out["partners"] = pd.Series(partners[codes] if len(codes) else [], index=out.index, dtype=object)
     out["search_text"] = search_text(out, SEARCH_COLUMNS, reference.country_names)
     return out.iloc[views_order(out)].reset_index(drop=True) if sort else out
 
