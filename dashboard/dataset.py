@@ -24,6 +24,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -616,32 +617,52 @@ class _ParquetSink(Sink):
         self.schema: pa.Schema | None = None
         self.writer: pq.ParquetWriter | None = None
         self.rows = self.batches = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-batches")
+        self._pending: Future | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
         if not len(frame):
             return
         enriched = enrich(frame, self.reference, sort=False)  # the reader puts the batches in order
         enriched.attrs = {}
-        table = pa.Table.from_pandas(enriched, schema=self.schema, preserve_index=False)
-        del enriched
+        self.rows += len(enriched)
+        self.batches += 1
         if self.writer is None:
+            table = pa.Table.from_pandas(enriched, preserve_index=False)
             self.schema = table.schema
             self.path = _temporary(self.folder, self.name, self.temporary)
             self.writer = pq.ParquetWriter(self.path, self.schema)
-        self.writer.write_table(table)
-        self.rows += table.num_rows
-        self.batches += 1
+            self.writer.write_table(table)
+            return
+        # Converting and compressing a batch runs in Arrow, without the GIL: on a second core,
+        # while the next batch is checked. One batch waits at most, so memory stays bounded.
+        self._wait()
+        self._pending = self._pool.submit(self._write, enriched)
+
+    def _write(self, enriched: pd.DataFrame) -> None:
+        self.writer.write_table(pa.Table.from_pandas(enriched, schema=self.schema, preserve_index=False))
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown(wait=True)
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
 
     def reset(self) -> None:
-        self.close()
+        with contextlib.suppress(Exception):  # a failed write is the reason to start again
+            self.close()
         if self.path is not None:
             self.path.unlink(missing_ok=True)
         self.path, self.schema, self.rows, self.batches = None, None, 0, 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-batches")
 
     def frame(self, columns: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)

@@ -363,3 +363,19 @@ def test_a_table_checked_in_batches_reads_back_as_one_checked_in_memory(tmp_path
         pd.testing.assert_frame_equal(dataset.result.frame, in_order, check_dtype=False)
     (duplicate,) = [str(p) for p in memory.result.problems]
     assert duplicate == "events.csv:42: event_id: duplicate id 'b-03', first on line 5"
+
+
+def test_a_bad_row_late_in_a_table_restarts_the_cache_build_with_the_exact_reader(
+    tmp_path, tiny_ref, monkeypatch
+):
+    """Batches already written when pyarrow meets a row of the wrong width are thrown away."""
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr("dashboard.data.BATCH_BYTES", 1500)
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes([row(event_id=f"w-{i}") for i in range(40)]) + b"a,b\n")
+    sources, problems = load_sources()
+    built = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert built.notices == () and built.result.rows_loaded == len(built.events) == 40
+    assert str(built.result.problems[0]) == "events.csv:42: -: expected 20 fields, found 2"
+    assert not list((tmp_path / "c").glob(".*.tmp"))
+    assert ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c").from_cache
