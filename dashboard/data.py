@@ -22,6 +22,7 @@ import calendar
 import operator
 import re
 import sys
+import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -376,6 +377,10 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: Memory an in-process DuckDB may use before it spills to disk (ids seen; cache checks).
+DUCKDB_MEMORY = "400MB"
+
+
 class _FirstSeen:
     """Where each event_id first occurs, across the batches of one table (global record index).
 
@@ -415,7 +420,10 @@ class _FirstSeen:
 
         if self._db is None:
             self._db = duckdb.connect()
-            self._db.execute("SET memory_limit='400MB'; SET preserve_insertion_order=false")
+            # Beyond its memory limit DuckDB spills to its temporary folder: ten million ids fit.
+            self._spill = tempfile.TemporaryDirectory(prefix="summit-atlas-ids-")
+            self._db.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET preserve_insertion_order = false")
+            self._db.execute("SET temp_directory = $dir", {"dir": self._spill.name})
             self._db.execute("CREATE TABLE seen (id VARCHAR, rec BIGINT)")
         ids, recs = self._pending
         pending = pa.table({"id": ids, "rec": pa.array(recs, pa.int64())})  # noqa: F841 - read by DuckDB

@@ -38,6 +38,7 @@ from dashboard import schema
 from dashboard.data import (
     DEFAULT_EVENTS,
     DEFAULT_SOURCES,
+    DUCKDB_MEMORY,
     LOOPED_COLUMNS,
     LoadResult,
     Problem,
@@ -587,8 +588,8 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
         "iso3": sorted(reference.iso3_codes),
         "articles": sorted(articles),
     }
-    with duckdb.connect() as con:
-        con.execute("SET threads = 2; SET memory_limit = '400MB'")
+    with duckdb.connect() as con, tempfile.TemporaryDirectory(prefix="summit-atlas-check-") as spill:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET temp_directory = $dir", {"dir": spill})
         row = con.execute(f"SELECT {counts}, {select} FROM read_parquet($path)", params).fetchone()
         for i, (col, what, _test) in enumerate(tests):
             if row[i]:
