@@ -72,8 +72,11 @@ def search_text(
     )
     words = {cell: _country_words(cell, country_names) for cell in pd.unique(countries.to_numpy())}
     parts = [search_forms(events[col]) for col in columns] + [search_forms(countries.map(words))]
-    joined = pc.binary_join_element_wise(*parts, _SPACE)
-    joined = pc.utf8_trim(pc.replace_substring_regex(joined, " {2,}", " "), " ")
+    # An empty part is left out, as `normalise` drops the spaces around it.
+    joined = parts[0]
+    for part in parts[1:]:
+        both = pc.binary_join_element_wise(joined, part, _SPACE)
+        joined = pc.if_else(pc.equal(joined, _EMPTY), part, pc.if_else(pc.equal(part, _EMPTY), joined, both))
     padded = pc.binary_join_element_wise(_SPACE, joined, _SPACE, _EMPTY)
     return pd.Series(padded, index=events.index, dtype=_ARROW_STR)
 

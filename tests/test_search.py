@@ -34,3 +34,26 @@ def test_the_column_form_is_normalise_padded(cell):
         " " + normalise(cell) + " ",
         " plain ascii ",
     ]
+
+
+def test_search_text_is_the_normal_form_of_the_joined_row():
+    from dashboard.search import _country_words, search_text
+
+    rows = pd.DataFrame(
+        {
+            "title": ["Summit — Café", "", "x"],
+            "summary": ["", "", "A_B"],
+            "country_iso3": ["PRK", "", ""],
+            "participants": ["RUS;PRK", "", ""],
+        }
+    )
+    names = {"PRK": "North Korea", "RUS": "Russia"}
+    got = search_text(rows, ("title", "summary"), names).tolist()
+    # The definition: the row's cells and its countries' words joined by spaces, normalised.
+    countries = rows["country_iso3"] + ";" + rows["participants"]
+    texts = [
+        " ".join([t, s, _country_words(c, names)])
+        for t, s, c in zip(rows["title"], rows["summary"], countries, strict=True)
+    ]
+    assert got == [" " + normalise(t) + " " for t in texts]
+    assert got[1] == "  " and got[2] == " x a b "
