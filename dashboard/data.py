@@ -19,6 +19,7 @@ run in Arrow's kernels, so 94 rows and ten million take the same path and give t
 from __future__ import annotations
 
 import calendar
+import contextlib
 import operator
 import re
 import sys
@@ -261,7 +262,7 @@ def _load_plain(source, layout, reference, articles, name, sink, batch_bytes, pr
         raise _Restart(str(exc)) from None
     seen = _FirstSeen()
     start = loaded = 0
-    with reader:
+    with reader, contextlib.closing(seen):
         while True:
             try:
                 batch = reader.read_next_batch()
@@ -411,6 +412,13 @@ class _FirstSeen:
             dup |= before[codes]
         self._pending = (names.filter(pa.array(~before)), (first_pos + start)[~before])
         return np.where(dup, earlier, -1)
+
+    def close(self) -> None:
+        """Drop the ids seen (DuckDB's table and its spill folder)."""
+        if self._db is not None:
+            self._db.close()
+            self._spill.cleanup()
+            self._db = None
 
     def _prior(self, names: pa.Array) -> np.ndarray:
         prior = np.full(len(names), -1, dtype=np.int64)
