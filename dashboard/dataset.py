@@ -4,14 +4,18 @@
 table, and does the spatial join. The UI caches its result; the CLI calls it directly, so the
 command-line export and the download button run the same code on the same frame.
 
-A large table is checked once and kept as Parquet in a cache folder. The cache is untrusted: it
-is keyed on the table's content (SHA-256 of its bytes, streamed) with the reference data, the
-sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256, row count and columns,
-and its own SHA-256; a read checks all of that, the column types, and the cheap invariants of a
-validated table (`_check_frame`). Anything unreadable or inconsistent is a miss: the table is
-checked again from the CSV and `Dataset.notices` says why. Files are written under unique
-temporary names and renamed into place, the sidecar last, so a crash never pairs a new Parquet
-file with an old sidecar that vouches for it.
+A large table is checked once and kept as Parquet in a cache folder, batch by batch: each batch
+the checker passes (`data.load_events` with a sink) is enriched and appended to the file, so the
+build's memory does not grow with the row count; the returned Dataset names the file
+(`Dataset.parquet`) and reads its rows into memory only when `events` is asked for. The cache is
+untrusted: it is keyed on the table's content (SHA-256 of its bytes, streamed) with the
+reference data, the sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256,
+row count and columns, and its own SHA-256; a read checks all of that, the column types, and the
+cheap invariants of a validated table (`_check_frame`; from LAZY_MIN_ROWS rows, the same
+invariants asked of DuckDB over the file, `_check_parquet`). Anything unreadable or inconsistent
+is a miss: the table is checked again from the CSV and `Dataset.notices` says why. Files are
+written under unique temporary names and renamed into place, the sidecar last, so a crash never
+pairs a new Parquet file with an old sidecar that vouches for it.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ ENV_GEODATA = "SUMMIT_ATLAS_GEODATA"
 #: validate faster than Parquet reads them back.
 CACHE_MIN_BYTES = 2_000_000
 #: Bump when validation or enrichment changes what a cached frame would hold.
-CACHE_VERSION = "5"
+CACHE_VERSION = "6"
 #: Temporary files a crashed write left in the cache folder are removed after this long.
 STALE_TMP_SECONDS = 3600
 _CHUNK = 1 << 20  # bytes hashed at a time: a 200 MB table is never held twice for its digest
