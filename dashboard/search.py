@@ -72,11 +72,14 @@ def search_text(
     )
     words = {cell: _country_words(cell, country_names) for cell in pd.unique(countries.to_numpy())}
     parts = [search_forms(events[col]) for col in columns] + [search_forms(countries.map(words))]
-    # An empty part is left out, as `normalise` drops the spaces around it.
-    joined = parts[0]
+    joined = pc.binary_join_element_wise(*parts, _SPACE)
+    # Where a part is empty, its spaces go, as `normalise` drops them: those rows only.
+    gaps = pc.equal(parts[0], _EMPTY)
     for part in parts[1:]:
-        both = pc.binary_join_element_wise(joined, part, _SPACE)
-        joined = pc.if_else(pc.equal(joined, _EMPTY), part, pc.if_else(pc.equal(part, _EMPTY), joined, both))
+        gaps = pc.or_(gaps, pc.equal(part, _EMPTY))
+    if pc.any(gaps).as_py():
+        fixed = pc.utf8_trim(pc.replace_substring_regex(joined.filter(gaps), " {2,}", " "), " ")
+        joined = pc.replace_with_mask(joined, gaps, fixed)
     padded = pc.binary_join_element_wise(_SPACE, joined, _SPACE, _EMPTY)
     return pd.Series(padded, index=events.index, dtype=_ARROW_STR)
 
