@@ -382,6 +382,11 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 DUCKDB_MEMORY = "400MB"
 
 
+#: Points already found in or near their country's shape, or not, per reference data: a table
+#: holds a few thousand distinct places, and every batch after the first finds most of them here.
+_NEAR: dict[tuple[str, float, float, str], bool] = {}
+
+
 class _FirstSeen:
     """Where each event_id first occurs, across the batches of one table (global record index).
 
@@ -687,9 +692,20 @@ def check_geography(t: _Table) -> None:
     if not ok.any():
         return
     idx = np.flatnonzero(ok.to_numpy())
-    near = points_near_countries(
-        lat.to_numpy()[idx], lon.to_numpy()[idx], codes.to_numpy(dtype=object)[idx], t.reference
+    triples = pd.DataFrame(
+        {"lat": lat.to_numpy()[idx], "lon": lon.to_numpy()[idx], "iso3": codes.to_numpy(dtype=object)[idx]}
     )
+    keys, distinct = pd.factorize(pd.MultiIndex.from_frame(triples))
+    distinct = list(distinct)
+    if len(_NEAR) > _MEMO_MAX:
+        _NEAR.clear()
+    ref = t.reference.fingerprint()
+    todo = [(la, lo, c) for la, lo, c in distinct if (ref, la, lo, c) not in _NEAR]
+    if todo:
+        la, lo, c = (np.array(v) for v in zip(*todo, strict=True))
+        found = points_near_countries(la.astype(float), lo.astype(float), c.astype(object), t.reference)
+        _NEAR.update({(ref, *triple): bool(f) for triple, f in zip(todo, found, strict=True)})
+    near = np.array([_NEAR[(ref, la, lo, c)] for la, lo, c in distinct], dtype=bool)[keys]
     far = np.zeros(len(t.frame), dtype=bool)
     far[idx[~near]] = True
     t.report(
