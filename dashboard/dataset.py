@@ -626,24 +626,25 @@ class _ParquetSink(Sink):
     def add(self, frame: pd.DataFrame) -> None:
         if not len(frame):
             return
-        enriched = enrich(frame, self.reference, sort=False)  # the reader puts the batches in order
-        enriched.attrs = {}
-        self.rows += len(enriched)
+        self.rows += len(frame)
         self.batches += 1
         if self.writer is None:
-            table = pa.Table.from_pandas(enriched, preserve_index=False)
+            table = self._table(frame)
             self.schema = table.schema
             self.path = _temporary(self.folder, self.name, self.temporary)
             self.writer = pq.ParquetWriter(self.path, self.schema)
             self.writer.write_table(table)
             return
-        # Converting and compressing a batch runs in Arrow, without the GIL: on a second core,
-        # while the next batch is checked. One batch waits at most, so memory stays bounded.
+        # Enriching, converting and compressing a batch run on a second thread, while the next
+        # batch is checked: Arrow's kernels and the Parquet encoder let go of the GIL. One batch
+        # waits at most, so memory stays bounded.
         self._wait()
-        self._pending = self._pool.submit(self._write, enriched)
+        self._pending = self._pool.submit(lambda: self.writer.write_table(self._table(frame)))
 
-    def _write(self, enriched: pd.DataFrame) -> None:
-        self.writer.write_table(pa.Table.from_pandas(enriched, schema=self.schema, preserve_index=False))
+    def _table(self, frame: pd.DataFrame) -> pa.Table:
+        enriched = enrich(frame, self.reference, sort=False)  # the reader puts the batches in order
+        enriched.attrs = {}
+        return pa.Table.from_pandas(enriched, schema=self.schema, preserve_index=False)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
