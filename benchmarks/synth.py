@@ -53,9 +53,10 @@ def synth_places(reference: Reference, n: int = N_PLACES, seed: int = SEED) -> p
     return pd.concat([base, extra], ignore_index=True).head(n)
 
 
-def synth_events(n: int, reference: Reference, seed: int = SEED) -> pd.DataFrame:
-    """`n` valid event rows as strings, exactly as a CSV would hold them."""
-    rng = np.random.default_rng(seed + n)
+def synth_events(n: int, reference: Reference, seed: int = SEED, first: int = 0) -> pd.DataFrame:
+    """`n` valid event rows as strings, exactly as a CSV would hold them; ids and titles count
+    from `first` (a large table is written in chunks)."""
+    rng = np.random.default_rng(seed + n + first)
     places = synth_places(reference)
     # Zipf over places: a few venues hold most events.
     weights = 1.0 / np.arange(1, len(places) + 1) ** 1.1
@@ -81,11 +82,11 @@ def synth_events(n: int, reference: Reference, seed: int = SEED) -> pd.DataFrame
     figure = np.isin(cats, list(FIGURE_CATEGORIES))
     value = np.where(figure, np.round(rng.lognormal(20, 2, size=n), -6), np.nan)
     no_place = rng.random(n) < 0.05
-    ids = [f"e{i:07d}" for i in range(n)]
+    ids = [f"e{i:07d}" for i in range(first, first + n)]
     frame = pd.DataFrame(
         {
             "event_id": ids,
-            "title": [f"Event {i} at {p}" for i, p in zip(range(n), at["place"], strict=True)],
+            "title": [f"Event {i} at {p}" for i, p in zip(range(first, first + n), at["place"], strict=True)],
             "summary": "A synthetic event for the scale benchmark.",
             "category": cats,
             "date_start": start,
@@ -115,10 +116,18 @@ def events_csv(n: int, reference: Reference | None = None, directory: Path = CAC
     path = directory / f"events-{n}.csv"
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)
-        frame = synth_events(n, reference or load_reference())
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+        reference = reference or load_reference()
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+        # Chunks of a million rows: ten million rows never sit in memory at once.
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            for first in range(0, n, CHUNK_ROWS):
+                frame = synth_events(min(CHUNK_ROWS, n - first), reference, first=first)
+                buffer = io.StringIO()
+                frame.to_csv(buffer, index=False, header=first == 0, quoting=csv.QUOTE_MINIMAL)
+                out.write(buffer.getvalue())
         tmp.replace(path)
     return path
+
+
+#: Rows generated at a time when writing a table.
+CHUNK_ROWS = 1_000_000

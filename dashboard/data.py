@@ -4,26 +4,40 @@ Reading never raises on bad content: a malformed row becomes a `Problem` naming 
 column and reason, and is skipped; every other row is kept, and every data line is counted (an
 unclosed quote costs its own line, not the lines it would swallow). The header is checked before
 any frame is built: too many columns refuse the table, an unsafe or reserved column name drops
-that column only. Checks are vectorised per column so that a table of a million rows validates
-in seconds, not minutes.
+that column only.
+
+Two readers, one set of checks. A file the byte scan proves plain (`reading.scan_plain`: UTF-8,
+no field spanning lines, every quote where RFC 4180 puts it) is read by pyarrow's CSV reader in
+batches of BATCH_BYTES, and the physical line of a record is worked out from the blank lines'
+positions, for the records with a problem only. Anything else, or anything pyarrow refuses (a
+row of the wrong width), is read by the exact reader (`reading.read_rows`), which words what is
+wrong. Both hand batches of text columns to the same CHECKS, which cost per distinct value or
+run in Arrow's kernels, so 94 rows and ten million take the same path and give the same result
+(tests/test_data.py compares them on every hostile table).
 """
 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import operator
 import re
+import sys
+import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from dashboard import schema
 from dashboard.formatting import plural
 from dashboard.geo import SPATIAL_TOLERANCE_KM, Reference, points_near_countries
-from dashboard.lists import normalise_column, spelling_from, split_list
+from dashboard.lists import normalise_cell, spelling_from, split_list
 from dashboard.reading import (
     BIDI_RE,
     NEUTRALISED_RE,
@@ -31,6 +45,7 @@ from dashboard.reading import (
     Problem,
     decode,
     read_rows,
+    scan_plain,
 )
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -42,14 +57,21 @@ DEFAULT_SOURCES = REPO_DIR / "sources.csv"
 class LoadResult:
     """The valid rows of a table, and what was wrong with the rest."""
 
-    frame: pd.DataFrame
+    #: The valid rows, or a function that reads them (a table checked into a Parquet file).
+    valid: pd.DataFrame | Callable[[], pd.DataFrame]
     problems: tuple[Problem, ...]
     rows_read: int
     extra_columns: tuple[str, ...] = field(default=())
+    #: How many rows passed, when `valid` is not a frame to count.
+    loaded: int | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.valid() if callable(self.valid) else self.valid
 
     @property
     def rows_loaded(self) -> int:
-        return len(self.frame)
+        return self.loaded if self.loaded is not None else len(self.frame)
 
     @property
     def rows_skipped(self) -> int:
@@ -69,8 +91,46 @@ class LoadResult:
         )
 
 
-#: Byte order marks of the wide encodings: (mark, codec, name, byte order). Longest first:
-#: UTF-32-LE's mark starts like UTF-16-LE's.
+#: Bytes the columnar reader takes at a time: one batch of rows is checked (and, for a cached
+#: table, enriched and written) at a time, so memory does not grow with the file. About 80k
+#: rows of a typical table.
+BATCH_BYTES = 16 << 20
+
+#: How a table is read: "auto" takes the columnar reader when the byte scan proves the file
+#: plain and the exact reader (`read_rows`) otherwise; "exact" always takes `read_rows`.
+ENGINES = ("auto", "exact")
+
+
+class Sink:
+    """Where checked batches go. The default keeps them and joins them into one frame; the cache
+    (`dataset.py`) enriches each and appends it to a Parquet file instead."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.frames.append(frame)
+
+    def reset(self) -> None:
+        """Forget every batch: the table is read again by the exact reader."""
+        self.frames = []
+
+    def frame(self, columns: list[str]) -> pd.DataFrame:
+        if not self.frames:
+            return _typed(pd.DataFrame(columns=columns, dtype=object))
+        extra = self.frames[0].attrs.get("extra_columns", ())
+        frame = self.frames[0] if len(self.frames) == 1 else pd.concat(self.frames, ignore_index=True)
+        frame = _typed(frame)
+        frame.attrs["extra_columns"] = extra
+        return frame
+
+
+#: Reports checking progress: rows checked so far, and how far along that is (done of total).
+RowsProgress = Callable[[int, int, int], None]
+
+
+class _Restart(Exception):
+    """The columnar reader met what only the exact reader can report: read the table again."""
 
 
 def load_events(
@@ -79,21 +139,51 @@ def load_events(
     articles: frozenset[int] | None = None,
     *,
     name: str | None = None,
+    sink: Sink | None = None,
+    engine: str = "auto",
+    batch_bytes: int | None = None,
+    progress: RowsProgress | None = None,
 ) -> LoadResult:
-    """Read and validate an events table from a path or raw bytes."""
+    """Read and validate an events table from a path or raw bytes.
+
+    A provably plain file (`reading.scan_plain`) is read in batches by pyarrow's CSV reader
+    and each batch checked as it comes; anything else (another encoding, bidirectional
+    controls, a field spanning lines, a stray quote, a row of the wrong width) is read by the
+    exact reader, which reports it. Both go through the same checks (CHECKS) and give the same
+    result. With a `sink`, the valid rows go there batch by batch and the result's frame is
+    empty (`rows_loaded` still counts them).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    name = name or ("upload.csv" if isinstance(source, bytes) else Path(source).name)
+    sink = sink if sink is not None else Sink()
+    batch_bytes = batch_bytes or BATCH_BYTES
+    if engine == "auto":
+        layout, _why = scan_plain(source, name)
+        if layout is not None:
+            try:
+                return _load_plain(source, layout, reference, articles, name, sink, batch_bytes, progress)
+            except _Restart:
+                sink.reset()
+    return _load_exact(source, reference, articles, name, sink, progress)
+
+
+def _load_exact(source, reference, articles, name, sink, progress) -> LoadResult:
     if isinstance(source, bytes):
-        raw, name = source, name or "upload.csv"
+        raw = source
     else:
-        path = Path(source)
-        name = name or path.name
         try:
-            raw = path.read_bytes()
+            raw = Path(source).read_bytes()
         except OSError as exc:
             empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
             return LoadResult(empty, (Problem(name, 0, "-", f"cannot read file: {exc}"),), 0)
     text, problems = decode(raw, name)
+    del raw
     rows = read_rows(text, name)
-    return validate_events(rows, reference, articles, name, problems + rows.problems)
+    del text
+    return validate_events(
+        rows, reference, articles, name, problems + rows.problems, sink=sink, progress=progress
+    )
 
 
 def validate_events(
@@ -102,6 +192,9 @@ def validate_events(
     articles: frozenset[int] | None,
     name: str,
     problems: list[Problem] | None = None,
+    *,
+    sink: Sink | None = None,
+    progress: RowsProgress | None = None,
 ) -> LoadResult:
     """Check parsed records against the schema and the reference data: every check in CHECKS.
 
@@ -110,19 +203,127 @@ def validate_events(
     missing or doubled required column refuses the table.
     """
     problems = list(problems or [])
-    empty = pd.DataFrame(columns=list(schema.EVENT_COLUMNS))
-
-    def done(frame=empty, extra=()) -> LoadResult:
-        problems.sort(key=lambda p: (p.line, p.column))
-        return LoadResult(frame, tuple(problems), rows.rows_read, extra)
-
+    sink = sink if sink is not None else Sink()
     header, at = rows.header, rows.header_line
+    columns = _header_columns(header, at, name, problems)
+    if columns is None or not rows.records:
+        if columns is not None and not rows.unreadable:
+            problems.append(Problem(name, at + 1, "-", "header only: the table has no rows"))
+        return _result(sink, problems, rows.rows_read, columns[1] if columns else (), 0)
+    keep, extra = columns
+    lines, records, width = rows.lines, rows.records, len(header)
+    bad = np.zeros(len(records), dtype=bool)
+    # Rows with the wrong number of fields cannot be aligned to columns: report, then pad so
+    # the frame can still be built (the padded row is dropped with the others at the end).
+    for i, rec in enumerate(records):
+        if len(rec) != width:
+            problems.append(Problem(name, lines[i], "-", f"expected {width} fields, found {len(rec)}"))
+            bad[i] = True
+            records[i] = (rec + [""] * width)[:width]
+    if len(keep) < width:  # columns not loaded (see column_name_problem) are left out here
+        pick = operator.itemgetter(*keep)
+        records = [pick(rec) if len(keep) > 1 else [pick(rec)] for rec in records]
+    frame = pd.DataFrame(records, columns=[header[i] for i in keep], dtype=object)
+    del records
+    frame = frame.astype("str")
+    line_at = np.asarray(lines, dtype=np.int64)
+    seen = _FirstSeen()
+    table = _Table(
+        frame, 0, line_at.__getitem__, reference, articles, name, problems, seen, rows.bidi_rows, bad
+    )
+    loaded = table.run(extra, sink)
+    if progress:
+        progress(len(frame), 1, 1)
+    return _result(sink, problems, rows.rows_read, extra, loaded)
+
+
+def _load_plain(source, layout, reference, articles, name, sink, batch_bytes, progress) -> LoadResult:
+    """Read a plain table batch by batch with pyarrow's CSV reader and check each batch."""
+    problems: list[Problem] = []
+    header, at = layout.header, layout.header_line
+    columns = _header_columns(header, at, name, problems)
+    if columns is None:
+        return _result(sink, problems, layout.records, (), 0)
+    keep, extra = columns
+    names = [f"f{i}" for i in range(len(header))]
+    try:
+        reader = pacsv.open_csv(
+            _data_stream(source, layout.data_offset),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=batch_bytes),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                include_columns=[names[i] for i in keep],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _Restart(str(exc)) from None
+    seen = _FirstSeen()
+    start = loaded = 0
+    with reader, contextlib.closing(seen):
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                raise _Restart(str(exc)) from None
+            if batch.num_rows == 0:
+                continue
+            frame = pd.DataFrame(
+                {header[i]: batch.column(names[i]).to_pandas() for i in keep}, index=range(batch.num_rows)
+            )
+            del batch
+            bad = np.zeros(len(frame), dtype=bool)
+            offset = start
+            table = _Table(
+                frame,
+                start,
+                lambda idx, o=offset: layout.line_of(np.asarray(idx) + o),
+                reference,
+                articles,
+                name,
+                problems,
+                seen,
+                (),
+                bad,
+                line_of_record=layout.line_of,
+            )
+            loaded += table.run(extra, sink)
+            start += len(frame)
+            del frame, table
+            if progress:
+                progress(start, start, layout.records)  # the scan counted the records
+    if start == 0:
+        raise _Restart("no rows")  # the exact reader words "header only" and blank tables
+    return _result(sink, problems, start, extra, loaded)
+
+
+def _data_stream(source, offset: int):
+    """The bytes of a table from `offset`: a file positioned there, or a slice of the upload."""
+    if isinstance(source, bytes):
+        return pa.BufferReader(pa.py_buffer(source).slice(offset))
+    handle = open(source, "rb")  # noqa: SIM115 - the reader's stream closes it
+    handle.seek(offset)
+    return pa.PythonFile(handle, mode="r")
+
+
+def _result(sink: Sink, problems, rows_read: int, extra, loaded: int) -> LoadResult:
+    problems.sort(key=lambda p: (p.line, p.column))
+    frame = sink.frame(list(schema.EVENT_COLUMNS) + list(extra))
+    return LoadResult(frame, tuple(problems), rows_read, tuple(extra), loaded=loaded)
+
+
+def _header_columns(header: list[str], at: int, name: str, problems: list[Problem]):
+    """(kept column positions, extra column names), or None when no row can be loaded."""
     if not header:
-        return done()
+        return None
     if len(header) > schema.MAX_COLUMNS:
         reason = f"{len(header):,} columns; at most {schema.MAX_COLUMNS}: no row can be loaded"
         problems.append(Problem(name, at, "-", reason))
-        return done()
+        return None
     keep = []
     for i, column in enumerate(header):
         why = column_name_problem(column)
@@ -139,17 +340,8 @@ def validate_events(
     if missing:
         problems.append(Problem(name, at, ",".join(missing), "required column missing: no row can be loaded"))
     if duplicated or missing:
-        return done()
-    extra = tuple(h for h in names if h not in schema.EVENT_COLUMNS)
-    if not rows.records:
-        if not rows.unreadable:
-            problems.append(Problem(name, at + 1, "-", "header only: the table has no rows"))
-        return done(extra=extra)
-
-    table = _Table(header, keep, rows, reference, articles, name, problems)
-    for check in CHECKS:
-        check(table)
-    return done(table.valid_rows(extra), extra)
+        return None
+    return keep, tuple(h for h in names if h not in schema.EVENT_COLUMNS)
 
 
 def column_name_problem(column: str) -> str:
@@ -174,47 +366,143 @@ def column_name_problem(column: str) -> str:
     return ""
 
 
-class _Table:
-    """A table under check: its cells as text, where each record starts, and what is wrong so far.
+#: Columns handed on as `object`, not Arrow-backed `str`: the short code lists the sidebar loops
+#: over each rerun. A checked table and a cached one give the same types (`dataset._read_cache`).
+LOOPED_COLUMNS = ("participants", "organisations", "country_iso3")
 
-    Checks read `frame` and call `report`; the numbers and flags they parse are kept in `parsed`
-    for the valid rows' typed columns.
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    for col in LOOPED_COLUMNS:
+        if col in frame.columns:
+            frame[col] = frame[col].astype(object)
+    return frame
+
+
+#: Memory an in-process DuckDB may use before it spills to disk (ids seen; cache checks).
+DUCKDB_MEMORY = "400MB"
+
+
+#: Points already found in or near their country's shape, or not, per reference data: a table
+#: holds a few thousand distinct places, and every batch after the first finds most of them here.
+_NEAR: dict[tuple[str, float, float, str], bool] = {}
+
+
+class _FirstSeen:
+    """Where each event_id first occurs, across the batches of one table (global record index).
+
+    One batch is checked in memory (pandas' factorize); earlier batches' ids go to an
+    in-process DuckDB table, so ten million ids cost DuckDB's compact storage, not a Python
+    dict. A table read in one batch never touches DuckDB.
     """
 
-    def __init__(self, header, keep, rows: ParsedRows, reference, articles, name, problems) -> None:
+    def __init__(self) -> None:
+        self._pending: tuple[pa.Array, np.ndarray] | None = None
+        self._db = None
+
+    def earlier(self, ids: pd.Series, start: int) -> np.ndarray:
+        """For each row, the record where its id first occurred if that is an earlier one, else -1."""
+        n = len(ids)
+        codes, uniques = pd.factorize(ids)
+        # factorize numbers the distinct values in order of first appearance.
+        first_pos = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+        here = np.arange(n)
+        earlier = first_pos[codes]
+        dup = earlier != here
+        earlier = earlier + start
+        names = pa.array(np.asarray(uniques, dtype=object), pa.string())
+        prior = self._prior(names)
+        before = prior >= 0
+        if before.any():
+            earlier = np.where(before[codes], prior[codes], earlier)
+            dup |= before[codes]
+        self._pending = (names.filter(pa.array(~before)), (first_pos + start)[~before])
+        return np.where(dup, earlier, -1)
+
+    def close(self) -> None:
+        """Drop the ids seen (DuckDB's table and its spill folder)."""
+        if self._db is not None:
+            self._db.close()
+            self._spill.cleanup()
+            self._db = None
+
+    def _prior(self, names: pa.Array) -> np.ndarray:
+        prior = np.full(len(names), -1, dtype=np.int64)
+        if self._pending is None:
+            return prior
+        import duckdb  # only a table of several batches needs it
+
+        if self._db is None:
+            self._db = duckdb.connect()
+            # Beyond its memory limit DuckDB spills to its temporary folder: ten million ids fit.
+            self._spill = tempfile.TemporaryDirectory(prefix="summit-atlas-ids-")
+            self._db.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET preserve_insertion_order = false")
+            self._db.execute("SET temp_directory = $dir", {"dir": self._spill.name})
+            self._db.execute("CREATE TABLE seen (id VARCHAR, rec BIGINT)")
+        ids, recs = self._pending
+        pending = pa.table({"id": ids, "rec": pa.array(recs, pa.int64())})  # noqa: F841 - read by DuckDB
+        self._db.execute("INSERT INTO seen SELECT id, rec FROM pending")
+        batch = pa.table({"id": names, "k": pa.array(np.arange(len(names)), pa.int64())})  # noqa: F841
+        found = self._db.execute("SELECT b.k, s.rec FROM batch b JOIN seen s ON b.id = s.id").fetchnumpy()
+        prior[np.asarray(found["k"], dtype=np.int64)] = np.asarray(found["rec"], dtype=np.int64)
+        return prior
+
+
+class _Table:
+    """A batch of a table under check: its cells as text, where each record starts, and what is
+    wrong so far.
+
+    Checks read `frame` and call `report`; the numbers and flags they parse are kept in `parsed`
+    for the valid rows' typed columns. `line_at` names the physical lines of rows of this batch,
+    `line_of_record` those of any record of the table (a duplicate's first occurrence); both
+    are asked only about rows with a problem.
+    """
+
+    def __init__(
+        self,
+        frame,
+        start,
+        line_at,
+        reference,
+        articles,
+        name,
+        problems,
+        seen,
+        bidi_rows,
+        bad,
+        line_of_record=None,
+    ) -> None:
         self.reference, self.articles, self.name, self.problems = reference, articles, name, problems
-        self.bidi_rows = rows.bidi_rows
-        lines, records, width = rows.lines, rows.records, len(header)
-        self.bad = np.zeros(len(records), dtype=bool)
-        # Rows with the wrong number of fields cannot be aligned to columns: report, then pad so
-        # the frame can still be built (the padded row is dropped with the others at the end).
-        for i, rec in enumerate(records):
-            if len(rec) != width:
-                problems.append(Problem(name, lines[i], "-", f"expected {width} fields, found {len(rec)}"))
-                self.bad[i] = True
-                records[i] = (rec + [""] * width)[:width]
-        if len(keep) < width:  # columns not loaded (see column_name_problem) are left out here
-            pick = operator.itemgetter(*keep)
-            records = [pick(rec) for rec in records]
-        self.frame = pd.DataFrame(records, columns=[header[i] for i in keep], dtype=object)
-        self.frame.index = range(len(self.frame))
-        self.line_of = np.asarray(lines)
+        self.frame, self.start, self.line_at = frame, start, line_at
+        self.line_of_record = line_of_record or line_at
+        self.seen, self.bidi_rows, self.bad = seen, bidi_rows, bad
         self.parsed: dict[str, pd.Series] = {}
 
-    def report(self, mask: pd.Series, column: str, reason, severity: str = "error") -> None:
+    def run(self, extra: tuple[str, ...], sink: Sink) -> int:
+        """Every check in CHECKS, then the valid rows to the sink; how many there were."""
+        for check in CHECKS:
+            check(self)
+        valid = self.valid_rows(extra)
+        sink.add(valid)
+        return len(valid)
+
+    def report(self, mask, column: str, reason, severity: str = "error") -> None:
         """Record a problem for each row in `mask`; `reason` is a string, a per-row Series, or a
         `_PerRow` that words the reason only for the rows that fail (a million good rows cost
         nothing)."""
-        for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
+        mask = mask.to_numpy(dtype=bool) if isinstance(mask, pd.Series) else np.asarray(mask, dtype=bool)
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            return
+        for i, line in zip(rows, self.line_at(rows), strict=True):
             if isinstance(reason, str):
                 why = reason
-            elif isinstance(reason, _PerRow):
+            elif isinstance(reason, (_PerRow, _Coded)):
                 why = reason.at(i)
             else:
                 why = reason.iloc[i]
-            self.problems.append(Problem(self.name, int(self.line_of[i]), column, why, severity))
-            if severity == "error":
-                self.bad[i] = True
+            self.problems.append(Problem(self.name, int(line), column, why, severity))
+        if severity == "error":
+            self.bad[rows] = True
 
     def valid_rows(self, extra: tuple[str, ...]) -> pd.DataFrame:
         keep = ~self.bad
@@ -227,6 +515,8 @@ class _Table:
 
 
 # ----- the checks, in the order they run -------------------------------------------------------
+# Each costs per distinct value or runs in Arrow's kernels, never a Python step per cell: a
+# million rows hold a few thousand distinct codes, dates and lists.
 
 
 def strip_bidi_controls(t: _Table) -> None:
@@ -243,10 +533,10 @@ def strip_bidi_controls(t: _Table) -> None:
             continue
         hit = np.zeros(len(values), dtype=bool)
         hit[found] = True
-        t.report(pd.Series(hit, index=values.index), col, _PerRow(values, _bidi_reason), "warning")
-        cleaned = values.copy()
-        cleaned.iloc[found] = [BIDI_RE.sub("", values.iloc[i]) for i in found]
-        t.frame[col] = cleaned
+        t.report(hit, col, _PerRow(values, _bidi_reason), "warning")
+        cleaned = values.to_numpy(dtype=object).copy()
+        cleaned[found] = [BIDI_RE.sub("", values.iloc[i]) for i in found]
+        t.frame[col] = pd.Series(cleaned, index=values.index, dtype="str")
 
 
 def _bidi_reason(value: str) -> str:
@@ -260,8 +550,9 @@ def normalise_cells(t: _Table) -> None:
     frame, extra = t.frame, [c for c in t.frame.columns if c not in schema.EVENT_COLUMNS]
     for col in schema.CODED_COLUMNS:
         frame[col] = _strip(frame[col])
-    frame["participants"] = normalise_column(frame["participants"])
-    frame["organisations"] = normalise_column(frame["organisations"], spelling_from(t.reference.org_codes))
+    frame["participants"] = _map_distinct(frame["participants"], normalise_cell)
+    spelling = spelling_from(t.reference.org_codes)
+    frame["organisations"] = _map_distinct(frame["organisations"], lambda c: normalise_cell(c, spelling))
     # Every free-text column, the schema's and any extra ones, loses the one apostrophe the
     # exporter adds before a formula trigger, so export -> load gives back the same values.
     for col in (*schema.TEXT_COLUMNS, *extra):
@@ -275,7 +566,7 @@ def check_required(t: _Table) -> None:
 
 def check_lengths(t: _Table) -> None:
     for col, limit in schema.MAX_LENGTH.items():
-        lengths = pd.Series([len(v) for v in t.frame[col].to_numpy()], index=t.frame.index)
+        lengths = t.frame[col].str.len()  # code points, as len() counts them
         t.report(
             lengths > limit, col, _PerRow(lengths, lambda n, lim=limit: f"{n} characters; at most {lim}")
         )
@@ -283,20 +574,25 @@ def check_lengths(t: _Table) -> None:
 
 def check_ids(t: _Table) -> None:
     ids = t.frame["event_id"]
+    # Arrow's RE2 here: the ids are stripped, so `$` means the same in both regex dialects.
+    slug = ids.str.match(schema.EVENT_ID_RE.pattern).to_numpy(dtype=bool)
     t.report(
-        (ids != "") & ~ids.str.match(schema.EVENT_ID_RE),
+        (ids != "").to_numpy() & ~slug,
         "event_id",
         _PerRow(ids, lambda v: f"{_show(v)} is not a slug (lowercase letters, digits, hyphens)"),
     )
-    dup = ids.duplicated(keep="first") & (ids != "")
+    filled = (ids != "").to_numpy()
+    earlier = t.seen.earlier(ids, t.start)
+    dup = (earlier >= 0) & filled
     if dup.any():
-        first = ~ids.duplicated()
-        first_line = dict(zip(ids[first], t.line_of[first.to_numpy()], strict=True))
-        t.report(
-            dup,
-            "event_id",
-            _PerRow(ids, lambda v: f"duplicate id {_show(v)}, first on line {first_line.get(v)}"),
-        )
+        where = np.flatnonzero(dup)
+        lines = t.line_of_record(earlier[where])
+        reasons = pd.Series("", index=ids.index, dtype=object)
+        reasons.iloc[where] = [
+            f"duplicate id {_show(v)}, first on line {int(line)}"
+            for v, line in zip(ids.iloc[where], lines, strict=True)
+        ]
+        t.report(dup, "event_id", reasons)
 
 
 def check_categories(t: _Table) -> None:
@@ -314,16 +610,16 @@ def check_dates(t: _Table) -> None:
     frame = t.frame
     lo_start, _hi_start, why_start = _parse_dates(frame["date_start"])
     _lo_end, hi_end, why_end = _parse_dates(frame["date_end"])
-    t.report(why_start != "", "date_start", why_start)
-    t.report(why_end != "", "date_end", why_end)
+    t.report(why_start.mask, "date_start", why_start)
+    t.report(why_end.mask, "date_end", why_end)
     t.report((frame["date_start"] == "") & (frame["date_end"] != ""), "date_end", "end given without a start")
-    ordered = hi_end.isna() | lo_start.isna() | (hi_end >= lo_start)
+    ordered = np.isnan(hi_end) | np.isnan(lo_start) | (hi_end >= lo_start)
     t.report(~ordered, "date_end", _PerRow(frame["date_end"], lambda v: f"{_show(v)} is before date_start"))
 
 
 def check_inference_flags(t: _Table) -> None:
     for flag, note in schema.INFERENCE_FLAGS.items():
-        flags = t.frame[flag].str.lower()
+        flags = pd.Series(_map_distinct(t.frame[flag], str.lower).to_numpy(), index=t.frame.index)
         t.report(
             ~flags.isin(schema.TRUE_VALUES | schema.FALSE_VALUES),
             flag,
@@ -342,7 +638,7 @@ def check_numbers(t: _Table) -> None:
     frame = t.frame
     for col, (low, high) in schema.NUMBER_RANGES.items():
         raw = frame[col]
-        num = pd.to_numeric(raw.where(raw != ""), errors="coerce").astype(float)
+        num = pd.Series(_to_numbers(raw), index=raw.index)
         t.report(
             (raw != "") & ~np.isfinite(num), col, _PerRow(raw, lambda v: f"{_show(v)} is not a finite number")
         )
@@ -372,13 +668,13 @@ def check_codes(t: _Table) -> None:
         ("participants", known, "ISO3 code"),
         ("organisations", t.reference.org_codes, "organisation"),
     ):
-        reasons = t.frame[column].map(lambda cell, ok=allowed, w=what: _unknown_items(cell, ok, w))
-        t.report(reasons != "", column, reasons)
+        reasons = _Coded.of(t.frame[column], lambda cell, ok=allowed, w=what: _unknown_items(cell, ok, w))
+        t.report(reasons.mask, column, reasons)
 
 
 def check_articles(t: _Table) -> None:
     raw = t.frame["article"]
-    art = pd.to_numeric(raw.where(raw != ""), errors="coerce")
+    art = pd.Series(_to_numbers(raw), index=raw.index)
     not_int = (raw != "") & (art.isna() | (art % 1 != 0))
     t.report(not_int, "article", _PerRow(raw, lambda v: f"{_show(v)} is not a whole number"))
     if t.articles is not None:
@@ -396,9 +692,22 @@ def check_geography(t: _Table) -> None:
     if not ok.any():
         return
     idx = np.flatnonzero(ok.to_numpy())
-    near = points_near_countries(lat.to_numpy()[idx], lon.to_numpy()[idx], codes.to_numpy()[idx], t.reference)
-    far = pd.Series(False, index=t.frame.index)
-    far.iloc[idx[~near]] = True
+    triples = pd.DataFrame(
+        {"lat": lat.to_numpy()[idx], "lon": lon.to_numpy()[idx], "iso3": codes.to_numpy(dtype=object)[idx]}
+    )
+    keys, distinct = pd.factorize(pd.MultiIndex.from_frame(triples))
+    distinct = list(distinct)
+    if len(_NEAR) > _MEMO_MAX:
+        _NEAR.clear()
+    ref = t.reference.fingerprint()
+    todo = [(la, lo, c) for la, lo, c in distinct if (ref, la, lo, c) not in _NEAR]
+    if todo:
+        la, lo, c = (np.array(v) for v in zip(*todo, strict=True))
+        found = points_near_countries(la.astype(float), lo.astype(float), c.astype(object), t.reference)
+        _NEAR.update({(ref, *triple): bool(f) for triple, f in zip(todo, found, strict=True)})
+    near = np.array([_NEAR[(ref, la, lo, c)] for la, lo, c in distinct], dtype=bool)[keys]
+    far = np.zeros(len(t.frame), dtype=bool)
+    far[idx[~near]] = True
     t.report(
         far,
         "lat,lon",
@@ -428,14 +737,50 @@ def _unknown_items(cell: str, known, what: str) -> str:
     return f"unknown {what} {', '.join(_show(b) for b in bad)}" if bad else ""
 
 
-def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Lower and upper bounds (as YYYYMMDD ints) of ISO dates, and a reason where invalid."""
-    distinct = values.drop_duplicates()
-    parsed = {v: _parse_date(v) for v in distinct}
-    lo = values.map(lambda v: parsed[v][0]).astype("Float64")
-    hi = values.map(lambda v: parsed[v][1]).astype("Float64")
-    why = values.map(lambda v: parsed[v][2])
-    return lo, hi, why
+class _Coded:
+    """A reason per row worked out once per distinct value: "" where the value is fine."""
+
+    def __init__(self, codes: np.ndarray, reasons: list[str]) -> None:
+        self.codes, self.reasons = codes, reasons
+        failing = np.array([r != "" for r in reasons], dtype=bool)
+        self.mask = failing[codes] if len(reasons) else np.zeros(len(codes), dtype=bool)
+
+    @classmethod
+    def of(cls, values: pd.Series, word) -> _Coded:
+        codes, uniques = _factorize(values)
+        return cls(codes, [word(v) for v in uniques])
+
+    def at(self, i: int) -> str:
+        return self.reasons[self.codes[i]]
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes and the distinct values as a Python list (iterating an Arrow array one element at a
+    time is slow)."""
+    codes, uniques = pd.factorize(values)
+    return codes, np.asarray(uniques, dtype=object).tolist()
+
+
+#: Dates parsed so far, shared by every batch (a table holds a few thousand distinct dates).
+_DATES: dict[str, tuple[float | None, float | None, str]] = {}
+_MEMO_MAX = 200_000
+
+
+def _parse_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray, _Coded]:
+    """Lower and upper bounds (as YYYYMMDD numbers, NaN if none) of ISO dates, and a reason
+    where invalid; each distinct date parsed once."""
+    codes, uniques = _factorize(values)
+    if len(_DATES) > _MEMO_MAX:
+        _DATES.clear()
+    parsed = [_DATES.get(v) or _DATES.setdefault(v, _parse_date(v)) for v in uniques]
+    lo = np.array([np.nan if p[0] is None else p[0] for p in parsed], dtype=float)
+    hi = np.array([np.nan if p[1] is None else p[1] for p in parsed], dtype=float)
+    empty = np.zeros(0, dtype=float)
+    return (
+        lo[codes] if len(parsed) else empty,
+        hi[codes] if len(parsed) else empty,
+        _Coded(codes, [p[2] for p in parsed]),
+    )
 
 
 def _parse_date(value: str) -> tuple[float | None, float | None, str]:
@@ -460,24 +805,43 @@ def _parse_date(value: str) -> tuple[float | None, float | None, str]:
     return stamp, stamp, ""
 
 
+def _to_numbers(values: pd.Series) -> np.ndarray:
+    """pandas' reading of each distinct cell as a number (NaN for "" and for non-numbers)."""
+    codes, uniques = _factorize(values)
+    distinct = pd.Series(uniques, dtype=object)
+    numbers = pd.to_numeric(distinct.where(distinct != ""), errors="coerce").astype(float).to_numpy()
+    return numbers[codes] if len(distinct) else np.zeros(0, dtype=float)
+
+
+def _map_distinct(values: pd.Series, func) -> pd.Series:
+    """`func` of each cell, worked out once per distinct cell; text in, text out."""
+    codes, uniques = _factorize(values)
+    mapped = np.array([func(v) for v in uniques] or [""], dtype=object)
+    return pd.Series(mapped[codes] if len(codes) else [], index=values.index, dtype="str")
+
+
 def _restore_neutralised_column(values: pd.Series) -> pd.Series:
-    """`_restore_neutralised` for a whole column, touching only the cells that need it."""
-    # A plain loop over the cells: several times faster than the .str accessor on object columns.
-    hit = np.fromiter(
-        (v[:1] == "'" and NEUTRALISED_RE.match(v) is not None for v in values.to_numpy()),
-        dtype=bool,
-        count=len(values),
-    )
+    """`restore_neutralised` for a whole column, touching only the cells that need it."""
+    hit = values.str.startswith("'").to_numpy(dtype=bool)  # Arrow's kernel finds the candidates
     if not hit.any():
         return values
-    out = values.copy()
-    out[hit] = values[hit].str[1:]
-    return out
+    where = np.flatnonzero(hit)
+    candidates = values.iloc[where]
+    marked = np.array([NEUTRALISED_RE.match(v) is not None for v in candidates], dtype=bool)
+    if not marked.any():
+        return values
+    out = values.to_numpy(dtype=object).copy()
+    out[where[marked]] = [v[1:] for v in candidates[marked]]
+    return pd.Series(out, index=values.index, dtype="str")
+
+
+#: Every character Python's `str.strip()` removes: Arrow trims exactly these, in its kernel.
+_WHITESPACE = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
 
 
 def _strip(values: pd.Series) -> pd.Series:
-    """`values.str.strip()` for a column of str, without the accessor's per-cell overhead."""
-    return pd.Series([v.strip() for v in values.to_numpy()], index=values.index, dtype=object)
+    """`str.strip()` of every cell of a `str` column, done by Arrow with Python's whitespace."""
+    return values.str.strip(_WHITESPACE)
 
 
 class _PerRow:

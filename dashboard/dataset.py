@@ -4,38 +4,54 @@
 table, and does the spatial join. The UI caches its result; the CLI calls it directly, so the
 command-line export and the download button run the same code on the same frame.
 
-A large table is checked once and kept as Parquet in a cache folder. The cache is untrusted: it
-is keyed on the table's content (SHA-256 of its bytes, streamed) with the reference data, the
-sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256, row count and columns,
-and its own SHA-256; a read checks all of that, the column types, and the cheap invariants of a
-validated table (`_check_frame`). Anything unreadable or inconsistent is a miss: the table is
-checked again from the CSV and `Dataset.notices` says why. Files are written under unique
-temporary names and renamed into place, the sidecar last, so a crash never pairs a new Parquet
-file with an old sidecar that vouches for it.
+A large table is checked once and kept as Parquet in a cache folder, batch by batch: each batch
+the checker passes (`data.load_events` with a sink) is enriched and appended to the file, so the
+build's memory does not grow with the row count; the returned Dataset names the file
+(`Dataset.parquet`) and reads its rows into memory only when `events` is asked for. The cache is
+untrusted: it is keyed on the table's content (SHA-256 of its bytes, streamed) with the
+reference data, the sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256,
+row count and columns, and its own SHA-256; a read checks all of that, the column types, and the
+cheap invariants of a validated table (`_check_frame`; from LAZY_MIN_ROWS rows, the same
+invariants asked of DuckDB over the file, `_check_parquet`). Anything unreadable or inconsistent
+is a miss: the table is checked again from the CSV and `Dataset.notices` says why. Files are
+written under unique temporary names and renamed into place, the sidecar last, so a crash never
+pairs a new Parquet file with an old sidecar that vouches for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import re
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dashboard import schema
-from dashboard.data import DEFAULT_EVENTS, DEFAULT_SOURCES, LoadResult, Problem, load_events, load_sources
+from dashboard.data import (
+    DEFAULT_EVENTS,
+    DEFAULT_SOURCES,
+    DUCKDB_MEMORY,
+    LOOPED_COLUMNS,
+    LoadResult,
+    Problem,
+    Sink,
+    load_events,
+    load_sources,
+)
 from dashboard.filters import Vocabulary
-from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference
+from dashboard.geo import GEODATA_DIR, VIEWS_ORDER_SQL, Reference, enrich, load_reference, views_order
 from dashboard.lists import split_list
 from dashboard.schema import EVENT_COLUMNS
 from dashboard.timespan import year_counts
@@ -47,13 +63,14 @@ ENV_GEODATA = "SUMMIT_ATLAS_GEODATA"
 #: validate faster than Parquet reads them back.
 CACHE_MIN_BYTES = 2_000_000
 #: Bump when validation or enrichment changes what a cached frame would hold.
-CACHE_VERSION = "5"
+CACHE_VERSION = "6"
 #: Temporary files a crashed write left in the cache folder are removed after this long.
 STALE_TMP_SECONDS = 3600
 _CHUNK = 1 << 20  # bytes hashed at a time: a 200 MB table is never held twice for its digest
 
-#: Columns read back from the cache as `object`, not Arrow-backed `str` (see `_read_cache`).
-_LOOPED_COLUMNS = ("participants", "organisations", "country_iso3")
+#: Cached tables from this many rows up are verified where they lie and read into memory only
+#: when a view asks (`_open_cache`); smaller ones are read and checked at once.
+LAZY_MIN_ROWS = 200_000
 
 #: Reports loading progress: a fraction between 0 and 1, and what is happening.
 Progress = Callable[[float, str], None]
@@ -61,18 +78,34 @@ Progress = Callable[[float, str], None]
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A validated, enriched events table with the reference data it was checked against."""
+    """A validated, enriched events table with the reference data it was checked against.
+
+    A large table lives in its checked Parquet file (`parquet`) and is read into memory only
+    when `events` is first asked for; a query engine can read `parquet` directly instead (its
+    rows in the views' order, its counts and problems in `result`).
+    """
 
     reference: Reference
     sources: pd.DataFrame
     source_problems: tuple[Problem, ...]
     result: LoadResult
-    events: pd.DataFrame  # enriched: the frame every view filters
+    loaded: pd.DataFrame | None  # the enriched frame, when it is held in memory
     label: str
     from_cache: bool = False
     #: What happened to the cache on the way (a cache found broken and rebuilt); not data problems.
     notices: tuple[str, ...] = ()
+    #: The checked, enriched table as Parquet (verified when opened), for a cached table. Its
+    #: rows are in the views' order (`geo.VIEWS_ORDER_SQL`), as a frame in memory is.
+    parquet: Path | None = None
+    _load: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The enriched frame every view filters (read from `parquet` on first use)."""
+        if self.loaded is not None:
+            return self.loaded
+        return self._load()
 
     def vocabulary(self) -> Vocabulary:
         """The values filters may take; worked out once per dataset (every rerun asks)."""
@@ -84,21 +117,35 @@ class Dataset:
         """The distinct codes a `;`-separated column holds, sorted; worked out once per dataset."""
         key = ("codes", column)
         if key not in self._memo:
-            cells = self.events[column].dropna().unique()  # few distinct cells, even in 1M rows
+            cells = self.engine().distinct(column)  # few distinct cells, even in 10M rows
             self._memo[key] = tuple(sorted({code for cell in cells for code in split_list(str(cell))}))
         return self._memo[key]
 
+    def engine(self):
+        """The query engine over this table (`dashboard.engine`): over the Parquet file of a
+        large table, so the vocabulary never needs its rows in memory."""
+        from dashboard.engine import for_dataset
+
+        return for_dataset(self)
+
     def _vocabulary(self) -> Vocabulary:
-        years = pd.concat([self.events["year_start"], self.events["year_end"]]).dropna()
+        from dashboard.engine import Selection
+
+        engine = self.engine()
+        years = engine.table(
+            "SELECT min(y) AS low, max(y) AS high FROM "
+            "(SELECT year_start AS y FROM events UNION ALL SELECT year_end FROM events)"
+        ).to_pylist()[0]
+        low, high = years["low"], years["high"]
         return Vocabulary(
             organisations=self.reference.org_codes,
             countries=self.reference.iso3_codes,
             articles=frozenset(int(a) for a in self.sources["article"]),
-            event_ids=frozenset(self.events["event_id"]),
+            event_ids=_EventIds(engine),
             member_orgs=frozenset(self.reference.orgs_with_members),
-            year_min=int(years.min()) if len(years) else 1900,
-            year_max=int(years.max()) if len(years) else 2100,
-            year_counts=year_counts(self.events),
+            year_min=int(low) if low is not None else 1900,
+            year_max=int(high) if high is not None else 2100,
+            year_counts=year_counts(Selection(engine)),
             orgs_in_use=self.codes_in_use("organisations"),
             countries_in_use=tuple(
                 sorted(set(self.codes_in_use("participants")) | set(self.codes_in_use("country_iso3")))
@@ -107,6 +154,17 @@ class Dataset:
             country_names=self.reference.country_names,
             article_titles=dict(zip(self.sources["article"], self.sources["title"], strict=True)),
         )
+
+
+class _EventIds:
+    """`event_id in ids`, asked of the engine with the id as a bound value: ten million ids are
+    never held as Python strings."""
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and self._engine.count("event_id = ?", [value]) > 0
 
 
 def events_path(cli_path: str | os.PathLike | None = None) -> Path:
@@ -168,48 +226,71 @@ def build_dataset(
     articles = frozenset(int(a) for a in sources["article"])
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     notices: list[str] = []
-    entry = None
     if not isinstance(events_source, bytes) and _cacheable(events_source):
-        report(0.05, f"Fingerprinting {label}…")
+        path = Path(events_source)
         try:
-            entry = _CacheEntry.make(_sha256_file(events_source), label, reference, sources, folder)
-        except OSError:
-            entry = None  # unreadable: load_events reports it as a problem
-    if entry is not None:
-        report(0.1, f"Reading {label} from the cache of checked tables…")
-        cached, why = _read_cache(entry, reference, articles)
-        if cached is not None:
-            enriched, result = cached
-            report(1.0, f"{label}: {result.rows_loaded:,} events ready")
-            return Dataset(reference, sources, source_problems, result, enriched, label, from_cache=True)
-        if why:
-            notices.append(
-                f"cache {entry.parquet.name} was unreadable or inconsistent ({why}); rebuilt from the CSV"
+            digest = _sha256_file(
+                path, lambda done, total: report(0.05 * done / total, f"Fingerprinting {label}…")
             )
-        try:
-            # Check the bytes that were hashed: a file replaced since is keyed on its new content.
-            raw = Path(events_source).read_bytes()
         except OSError:
-            raw, entry = None, None
-        if raw is not None:
-            content = hashlib.sha256(raw).hexdigest()
-            if content != entry.key["content_sha256"]:
-                entry = _CacheEntry.make(content, label, reference, sources, folder)
-            events_source = raw
-    report(0.2, f"Reading and checking {label}…")
-    result = load_events(events_source, reference, articles, name=label)
+            digest = None  # unreadable: load_events reports it as a problem
+        if digest is not None:
+            entry = _CacheEntry.make(digest, label, reference, sources, folder)
+            report(0.05, f"Opening the checked copy of {label}…")
+            opened, why = _open_cache(entry, reference, articles)
+            if opened is not None:
+                report(1.0, f"{label}: {opened.result.rows_loaded:,} events ready")
+                return Dataset(
+                    reference,
+                    sources,
+                    source_problems,
+                    opened.result,
+                    opened.frame,
+                    label,
+                    from_cache=True,
+                    parquet=entry.parquet,
+                    _load=opened.load,
+                )
+            if why:
+                notices.append(
+                    f"cache {entry.parquet.name} was unreadable or inconsistent ({why}); rebuilt from the CSV"
+                )
+            built, failure = _check_into_cache(path, entry, reference, articles, label, report)
+            if built is not None:
+                report(1.0, f"{label}: {built.result.rows_loaded:,} events ready")
+                return Dataset(
+                    reference,
+                    sources,
+                    source_problems,
+                    built.result,
+                    None,
+                    label,
+                    notices=tuple(notices),
+                    parquet=entry.parquet,
+                    _load=built.load,
+                )
+            if failure:
+                again = "the table is checked again next time"
+                notices.append(f"cache {entry.parquet.name} not written ({failure}); {again}")
+    report(0.1, f"Reading and checking {label}…")
+    result = load_events(
+        events_source, reference, articles, name=label, progress=_rows_report(report, 0.1, 0.7)
+    )
     report(0.7, f"Placing {result.rows_loaded:,} events in their countries…")
     enriched = enrich(result.frame, reference)
     enriched.attrs["extra_columns"] = result.extra_columns
-    if entry is not None:
-        report(0.9, f"Saving the checked table for next time ({result.rows_loaded:,} events)…")
-        failure = _write_cache(entry, enriched, result)
-        if failure:
-            notices.append(
-                f"cache {entry.parquet.name} not written ({failure}); the table is checked again next time"
-            )
     report(1.0, f"{label}: {result.rows_loaded:,} events ready")
     return Dataset(reference, sources, source_problems, result, enriched, label, notices=tuple(notices))
+
+
+def _rows_report(report: Progress, low: float, high: float):
+    """Batch progress (rows checked, bytes read of all) as a fraction between low and high."""
+
+    def rows(checked: int, done: int, total: int) -> None:
+        share = done / total if total else 0.0
+        report(low + (high - low) * min(share, 1.0), f"Checked {checked:,} rows…")
+
+    return rows
 
 
 def default_cache_dir() -> Path:
@@ -256,12 +337,17 @@ def _cacheable(source: Path | str) -> bool:
         return False
 
 
-def _sha256_file(path: Path | str) -> str:
+def _sha256_file(path: Path | str, progress: Callable[[int, int], None] | None = None) -> str:
     """SHA-256 of a file's bytes, read in chunks (about 0.25 s for 200 MB here)."""
     digest = hashlib.sha256()
+    total = os.stat(path).st_size
+    done = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+            done += len(chunk)
+            if progress and done % (64 * _CHUNK) < _CHUNK:
+                progress(done, total)
     return digest.hexdigest()
 
 
@@ -285,38 +371,102 @@ _SIDECAR_TYPES = {
 _PROBLEM_TYPES = {"file": str, "line": int, "column": str, "reason": str, "severity": str}
 
 
-def _read_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[int]):
-    """The cached (enriched frame, LoadResult) and "", or None and why the entry is not served
-    ("" when there is simply no entry)."""
+class _Opened(NamedTuple):
+    """A checked table served from the cache: in memory (`frame`), or to be read (`load`)."""
+
+    result: LoadResult
+    frame: pd.DataFrame | None
+    load: Callable[[], pd.DataFrame] | None
+
+
+def _open_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[int]):
+    """The cached table and "", or None and why the entry is not served ("" when there is
+    simply no entry).
+
+    A table under LAZY_MIN_ROWS is read and checked in memory (`_read_verified`). A larger one
+    is verified where it lies: its SHA-256 streamed, its schema read from the footer, and the
+    invariants of a checked table asked of DuckDB (`_check_parquet`), in bounded memory; its
+    rows are read only when a view asks for them, and verified again then.
+    """
     if not entry.parquet.exists() and not entry.sidecar.exists():
         return None, ""
     try:
         meta = _check_sidecar(entry)
+        extra = tuple(meta["extra_columns"])
+        problems = tuple(Problem(**p) for p in meta["problems"])
+        if meta["rows"] < LAZY_MIN_ROWS:
+            enriched = _read_verified(entry.parquet, meta, reference, articles)
+            result = LoadResult(_schema_frame(enriched, extra), problems, meta["rows_read"], extra)
+            return _Opened(result, enriched, None), ""
         try:
-            blob = entry.parquet.read_bytes()
+            digest = _sha256_file(entry.parquet)
         except FileNotFoundError:
             raise _CacheMiss("its Parquet file is missing") from None
-        if hashlib.sha256(blob).hexdigest() != meta["parquet_sha256"]:
+        if digest != meta["parquet_sha256"]:
             raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
-        # Read the bytes just verified, not the file again (it could change in between);
-        # a BufferReader lets pyarrow read them in place, on all cores.
-        enriched = pd.read_parquet(pa.BufferReader(blob))
-        _check_frame(enriched, meta, reference, articles)
+        _check_parquet(entry.parquet, meta, reference, articles)
     except _CacheMiss as exc:
         return None, str(exc)
     except Exception as exc:  # an untrusted file: whatever a reader raises on it is a miss
         return None, f"{type(exc).__name__}: {str(exc)[:200]}"
-    # Parquet brings text back as pandas' Arrow-backed `str` dtype: same values and string
-    # methods as the validator's `object` columns, in a fraction of the memory (1M rows fit in
-    # 2 GB). Only the short code lists the sidebar loops over each rerun go back to `object`.
-    for col in _LOOPED_COLUMNS:
-        enriched[col] = enriched[col].astype(object)
-    extra = tuple(meta["extra_columns"])
-    enriched.attrs["extra_columns"] = extra
+    load = _LazyLoad(entry.parquet, meta, reference, articles)
+    result = LoadResult(
+        lambda: _schema_frame(load(), extra), problems, meta["rows_read"], extra, meta["rows"]
+    )
+    return _Opened(result, None, load), ""
+
+
+def _schema_frame(enriched: pd.DataFrame, extra: tuple[str, ...]) -> pd.DataFrame:
+    """The loader's view of an enriched table: the schema's columns and the extra ones."""
     frame = enriched[list(EVENT_COLUMNS) + list(extra)].copy()
     frame.attrs["extra_columns"] = extra
-    problems = tuple(Problem(**p) for p in meta["problems"])
-    return (enriched, LoadResult(frame, problems, meta["rows_read"], extra)), ""
+    return frame
+
+
+def _read_verified(path: Path, meta: dict, reference: Reference, articles: frozenset[int]) -> pd.DataFrame:
+    """The cached frame, read from bytes whose SHA-256 matched the sidecar's and checked."""
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise _CacheMiss("its Parquet file is missing") from None
+    if hashlib.sha256(blob).hexdigest() != meta["parquet_sha256"]:
+        raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
+    # Read the bytes just verified, not the file again (it could change in between);
+    # a BufferReader lets pyarrow read them in place, on all cores.
+    enriched = pd.read_parquet(pa.BufferReader(blob))
+    del blob
+    _check_frame(enriched, meta, reference, articles)
+    # The file holds its batches in the order they were read, each in the views' order.
+    order = views_order(enriched)
+    if (order != np.arange(len(order))).any():
+        enriched = enriched.iloc[order].reset_index(drop=True)
+    # Parquet brings text back as pandas' Arrow-backed `str` dtype: same values and string
+    # methods as `object` columns, in a fraction of the memory. Only the short code lists the
+    # sidebar loops over each rerun are `object` (data.LOOPED_COLUMNS), as the checker hands them.
+    for col in LOOPED_COLUMNS:
+        enriched[col] = enriched[col].astype(object)
+    enriched.attrs["extra_columns"] = tuple(meta["extra_columns"])
+    return enriched
+
+
+class CacheChanged(RuntimeError):
+    """A checked table's Parquet file changed between being opened and being read."""
+
+
+class _LazyLoad:
+    """Reads a verified cache entry's rows once, when first asked; verifies them again then."""
+
+    def __init__(self, path: Path, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
+        self.path, self.meta, self.reference, self.articles = path, meta, reference, articles
+        self._frame: pd.DataFrame | None = None
+
+    def __call__(self) -> pd.DataFrame:
+        if self._frame is None:
+            try:
+                self._frame = _read_verified(self.path, self.meta, self.reference, self.articles)
+            except _CacheMiss as exc:
+                raise CacheChanged(f"{self.path.name} changed after it was opened: {exc}") from None
+        return self._frame
 
 
 def _check_sidecar(entry: _CacheEntry) -> dict:
@@ -370,11 +520,18 @@ def _sidecar_digest(meta: dict) -> str:
 
 def _check_frame(frame: pd.DataFrame, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
     """The cheap invariants every validated, enriched table holds; the first broken one is a miss."""
+    _check_types(frame.iloc[:0], meta)
+    if len(frame) != meta["rows"]:
+        raise _CacheMiss(f"it holds {len(frame)} rows; its sidecar says {meta['rows']}")
+    _check_types(frame, meta)
+    _check_values(frame, reference, articles)
+
+
+def _check_types(frame: pd.DataFrame, meta: dict) -> None:
+    """The columns a checked table has, with the types each kind of column has."""
     expected = [*EVENT_COLUMNS, *meta["extra_columns"], *schema.DERIVED_COLUMNS]
     if list(frame.columns) != meta["columns"] or sorted(frame.columns) != sorted(expected):
         raise _CacheMiss("its columns differ from those of a checked table")
-    if len(frame) != meta["rows"]:
-        raise _CacheMiss(f"it holds {len(frame)} rows; its sidecar says {meta['rows']}")
     for col in frame.columns:
         dtype = frame[col].dtype
         if col in _FLOAT_COLUMNS:
@@ -388,6 +545,10 @@ def _check_frame(frame: pd.DataFrame, meta: dict, reference: Reference, articles
             ok = isinstance(dtype, pd.StringDtype) and not frame[col].isna().any()
         if not ok:
             raise _CacheMiss(f"column {col} has type {dtype}, which no checked table gives")
+
+
+def _check_values(frame: pd.DataFrame, reference: Reference, articles: frozenset[int]) -> None:
+    """The invariants of a checked table's values, in memory (`_check_parquet` asks DuckDB)."""
 
     def bad(mask, column: str, what: str) -> None:
         mask = np.asarray(mask, dtype=bool)
@@ -415,48 +576,209 @@ def _check_frame(frame: pd.DataFrame, meta: dict, reference: Reference, articles
     bad(~frame["article"].isin(list(articles)), "article", "is not in sources.csv")
 
 
-def _write_cache(entry: _CacheEntry, enriched: pd.DataFrame, result: LoadResult) -> str:
-    """Write the Parquet file, then its sidecar; "" on success, else why nothing was cached.
+def _check_parquet(path: Path, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
+    """`_check_frame` for a Parquet file left where it lies: its footer's schema and row count,
+    then each invariant as one DuckDB query over the file (a few columns scanned, bounded memory)."""
+    import duckdb
 
-    Each file is written under a unique temporary name in the cache folder and renamed into
-    place; a failure removes the temporary files. The sidecar goes last and records the Parquet
-    file's SHA-256: a crash between the two renames leaves a pair that fails that check.
-    """
+    footer = pq.read_metadata(path)
+    _check_types(footer.schema.to_arrow_schema().empty_table().to_pandas(), meta)
+    if footer.num_rows != meta["rows"]:
+        raise _CacheMiss(f"it holds {footer.num_rows} rows; its sidecar says {meta['rows']}")
+    lows = {col: low for col, (low, _high) in schema.NUMBER_RANGES.items() if low is not None}
+    # Per row, in one scan: the ids' form and the numbers.
+    tests = [
+        ("event_id", "is not a slug", "NOT regexp_full_match(event_id, $slug)"),
+        *((col, "is not finite", f"isinf({col})") for col in schema.NUMBER_RANGES),
+        *(
+            (col, f"is outside {low}..{schema.NUMBER_RANGES[col][1]}", f"({col} < {low} OR {col} > {high})")
+            for col, low in lows.items()
+            for high in [schema.NUMBER_RANGES[col][1]]
+        ),
+        ("lat", "comes without its lon", "(lat IS NULL) <> (lon IS NULL)"),
+    ]
+    # Per distinct value, in Python: a few thousand dates and codes, whatever the row count.
+    allowed = {
+        "category": (lambda v: v in schema.CATEGORIES, "is not a category"),
+        "date_start": (lambda v: v == "" or schema.DATE_RE.fullmatch(v) is not None, "is not an ISO date"),
+        "date_end": (lambda v: v == "" or schema.DATE_RE.fullmatch(v) is not None, "is not an ISO date"),
+        "country_iso3": (lambda v: v == "" or v in reference.iso3_codes, "is not a known ISO3 code"),
+        "article": (lambda v: v is not None and v in articles, "is not in sources.csv"),
+    }
+    select = ", ".join(f"first({col}) FILTER (WHERE {test})" for col, _what, test in tests)
+    counts = ", ".join(f"count(*) FILTER (WHERE {test})" for _col, _what, test in tests)
+    params = {"path": str(path), "slug": schema.EVENT_ID_RE.pattern}
+    with duckdb.connect() as con, tempfile.TemporaryDirectory(prefix="summit-atlas-check-") as spill:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET temp_directory = $dir", {"dir": spill})
+        row = con.execute(f"SELECT {counts}, {select} FROM read_parquet($path)", params).fetchone()
+        for i, (col, what, _test) in enumerate(tests):
+            if row[i]:
+                raise _CacheMiss(f"{col} {row[len(tests) + i]!r} {what}")
+        for col, (ok, what) in allowed.items():
+            found = con.execute(
+                f"SELECT DISTINCT {col} FROM read_parquet($path)", {"path": str(path)}
+            ).fetchall()
+            for (value,) in found:
+                if not ok(value):
+                    raise _CacheMiss(f"{col} {value!r} {what}")
+        query = "SELECT count(*) - count(DISTINCT event_id) FROM read_parquet($path)"
+        if con.execute(query, {"path": str(path)}).fetchone()[0]:
+            twice = con.execute(
+                "SELECT event_id FROM read_parquet($path) GROUP BY event_id HAVING count(*) > 1 LIMIT 1",
+                {"path": str(path)},
+            ).fetchone()
+            raise _CacheMiss(f"event_id {twice[0]!r} occurs twice")
+
+
+class _Built(NamedTuple):
+    result: LoadResult
+    load: Callable[[], pd.DataFrame]
+
+
+class _ParquetSink(Sink):
+    """Enriches each checked batch and appends it to a temporary Parquet file: nothing is kept."""
+
+    def __init__(self, folder: Path, name: str, reference: Reference, temporary: list[Path]) -> None:
+        super().__init__()
+        self.folder, self.name, self.reference, self.temporary = folder, name, reference, temporary
+        self.path: Path | None = None
+        self.schema: pa.Schema | None = None
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = self.batches = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-batches")
+        self._pending: Future | None = None
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if not len(frame):
+            return
+        self.rows += len(frame)
+        self.batches += 1
+        if self.writer is None:
+            table = self._table(frame)
+            self.schema = table.schema
+            self.path = _temporary(self.folder, self.name, self.temporary)
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+            self.writer.write_table(table)
+            return
+        # Enriching, converting and compressing a batch run on a second thread, while the next
+        # batch is checked: Arrow's kernels and the Parquet encoder let go of the GIL. One batch
+        # waits at most, so memory stays bounded.
+        self._wait()
+        self._pending = self._pool.submit(lambda: self.writer.write_table(self._table(frame)))
+
+    def _table(self, frame: pd.DataFrame) -> pa.Table:
+        enriched = enrich(frame, self.reference, sort=False)  # the reader puts the batches in order
+        enriched.attrs = {}
+        return pa.Table.from_pandas(enriched, schema=self.schema, preserve_index=False)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown(wait=True)
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+
+    def reset(self) -> None:
+        with contextlib.suppress(Exception):  # a failed write is the reason to start again
+            self.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+        self.path, self.schema, self.rows, self.batches = None, None, 0, 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-batches")
+
+    def frame(self, columns: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(columns=columns)
+
+
+def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label: str, report: Progress):
+    """Check a table batch by batch into its cache entry: each batch enriched and appended to a
+    temporary Parquet file, the file put in the views' order, then its sidecar written; both
+    renamed into place, the sidecar last. The built table and "", or None and why nothing was
+    cached ("" when there was nothing to cache: no valid row)."""
     folder = entry.parquet.parent
     temporary: list[Path] = []
+    sink = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _remove_stale_temporaries(folder)
-        frame = enriched.copy(deep=False)
-        frame.attrs = {}
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        blob = buffer.getvalue()
+        before = _stat_key(path)
+        sink = _ParquetSink(folder, entry.parquet.name, reference, temporary)
+        report(0.05, f"Reading and checking {label}…")
+        result = load_events(
+            path, reference, articles, name=label, sink=sink, progress=_rows_report(report, 0.05, 0.85)
+        )
+        sink.close()
+        if sink.rows == 0:
+            return None, ""
+        if _stat_key(path) != before:
+            return None, "the file changed while it was checked"
+        report(0.87, f"Putting {sink.rows:,} events in date order…")
+        staged = _in_views_order(sink.path, _temporary(folder, entry.parquet.name, temporary))
+        report(0.95, f"Saving the checked table for next time ({sink.rows:,} events)…")
         meta = {
             "sidecar_sha256": "",
             "key": entry.key,
-            "parquet_sha256": hashlib.sha256(blob).hexdigest(),
-            "rows": len(frame),
+            "parquet_sha256": _sha256_file(staged),
+            "rows": sink.rows,
             "rows_read": result.rows_read,
-            "columns": [str(c) for c in frame.columns],
+            "columns": [str(c) for c in sink.schema.names],
             "extra_columns": list(result.extra_columns),
             "problems": [asdict(p) for p in result.problems],
         }
         meta["sidecar_sha256"] = _sidecar_digest(meta)
-        sidecar = _json_bytes(meta)
-        parquet_tmp = _temporary(folder, entry.parquet.name, temporary)
-        parquet_tmp.write_bytes(blob)
         sidecar_tmp = _temporary(folder, entry.sidecar.name, temporary)
-        sidecar_tmp.write_bytes(sidecar)
-        os.replace(parquet_tmp, entry.parquet)
+        sidecar_tmp.write_bytes(_json_bytes(meta))
+        os.replace(staged, entry.parquet)
         os.replace(sidecar_tmp, entry.sidecar)
-        return ""
-    except (OSError, ValueError, ImportError) as exc:
-        return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # disk full, a folder that is a file, an engine error: not cached
+        return None, f"{type(exc).__name__}: {exc}"
     finally:
-        for path in temporary:
+        if sink is not None:
+            sink.close()
+        for temp in temporary:
             with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
+                temp.unlink(missing_ok=True)
+    load = _LazyLoad(entry.parquet, meta, reference, articles)
+    extra = tuple(result.extra_columns)
+    lazy = LoadResult(
+        lambda: _schema_frame(load(), extra), result.problems, result.rows_read, extra, sink.rows
+    )
+    return _Built(lazy, load), ""
+
+
+def _in_views_order(staged: Path, target: Path) -> Path:
+    """The staged Parquet file rewritten in the views' order (`geo.VIEWS_ORDER_SQL`), so that the
+    query engine reads a large table in the same order as a small one, with no sort per query.
+    DuckDB sorts out of core: within DUCKDB_MEMORY, spilling to a temporary folder."""
+    import duckdb
+
+    with duckdb.connect() as con, tempfile.TemporaryDirectory(prefix="summit-atlas-sort-") as spill:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET temp_directory = $dir", {"dir": spill})
+        # The path is a bound value; the ORDER BY is a constant of this code base. Written back
+        # with Arrow under the staged file's own schema, so its pandas types survive.
+        schema = pq.read_schema(staged)
+        reader = con.sql(
+            f"SELECT * FROM read_parquet($src) ORDER BY {VIEWS_ORDER_SQL}", params={"src": str(staged)}
+        ).to_arrow_reader(65_536)
+        with pq.ParquetWriter(target, schema) as writer:
+            for batch in reader:
+                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+    staged.unlink(missing_ok=True)
+    return target
+
+
+def _stat_key(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is written: a same-size edit with its mtime set back still
+    changes its ctime."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def _temporary(folder: Path, name: str, created: list[Path]) -> Path:

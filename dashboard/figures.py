@@ -210,7 +210,7 @@ def figure_bytes(
     sentence = state.describe(reference.country_names)
     members = state.members if view == "partnerships" else ""
     title = f"Member states of {members} (2018-2019)" if members else TITLES[view]
-    total = len(dataset.events)
+    total = dataset.result.rows_loaded
     counts = f"{len(rows):,} of {total:,} event{'' if total == 1 else 's'}."
     words = Words(
         title=title,

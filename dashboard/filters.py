@@ -17,7 +17,7 @@ state.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 
 import pandas as pd
@@ -53,7 +53,7 @@ class Vocabulary:
     organisations: frozenset[str] = frozenset()
     countries: frozenset[str] = frozenset()
     articles: frozenset[int] = frozenset()
-    event_ids: frozenset[str] = frozenset()
+    event_ids: Container[str] = frozenset()  # `in` only: a large table answers it by query
     member_orgs: frozenset[str] = frozenset()
     year_min: int = 1900
     year_max: int = 2100

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard.lists import split_list
 
@@ -60,18 +62,61 @@ def search_text(
 ) -> pd.Series:
     """Each row's searchable text: its text columns and its countries' codes, names and aliases.
 
-    Padded with spaces so that "does a word start here" is a plain substring test.
+    Padded with spaces so that "does a word start here" is a plain substring test. The search
+    form of text joined by spaces is the search forms of its parts joined by spaces (`normalise`
+    works character by character, then splits into words), so each column is put in search
+    form once per distinct cell (`search_forms`) and the parts are joined in Arrow.
     """
-    text = pd.Series("", index=events.index, dtype=object)
-    for col in columns:
-        text = text + " " + events[col].fillna("").astype(str)
     countries = (
         events["country_iso3"].fillna("").astype(str) + ";" + events["participants"].fillna("").astype(str)
     )
     words = {cell: _country_words(cell, country_names) for cell in pd.unique(countries.to_numpy())}
-    text = text + " " + countries.map(words)
-    distinct = {t: " " + normalise(t) + " " for t in pd.unique(text.to_numpy())}
-    return text.map(distinct).astype(object)
+    parts = [search_forms(events[col]) for col in columns] + [search_forms(countries.map(words))]
+    joined = pc.binary_join_element_wise(*parts, _SPACE)
+    # Where a part is empty, its spaces go, as `normalise` drops them: those rows only.
+    gaps = pc.equal(parts[0], _EMPTY)
+    for part in parts[1:]:
+        gaps = pc.or_(gaps, pc.equal(part, _EMPTY))
+    if pc.any(gaps).as_py():
+        fixed = pc.utf8_trim(pc.replace_substring_regex(joined.filter(gaps), " {2,}", " "), " ")
+        joined = pc.replace_with_mask(joined, gaps, fixed)
+    padded = pc.binary_join_element_wise(_SPACE, joined, _SPACE, _EMPTY)
+    return pd.Series(padded, index=events.index, dtype=_ARROW_STR)
+
+
+#: pandas' Arrow-backed text type: Arrow results become a column without a copy to Python.
+_ARROW_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # "str"
+_SPACE, _EMPTY = pa.scalar(" ", pa.large_string()), pa.scalar("", pa.large_string())
+
+
+def search_forms(texts: pd.Series) -> pa.Array:
+    """`normalise` of every cell, worked out once per distinct cell. ASCII cells (nearly all)
+    go through Arrow's kernels, where `normalise` is lower case with every run of characters
+    other than a-z and 0-9 made one space; the others through `normalise` itself."""
+    try:
+        values = pa.array(texts.fillna(""), pa.large_string())
+    except (pa.ArrowException, UnicodeEncodeError):  # a lone surrogate: Python does it all
+        return pa.array([normalise(t) for t in texts.fillna("")], pa.large_string())
+    if isinstance(values, pa.ChunkedArray):  # a column joined from batches
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary
+    plain = pc.string_is_ascii(distinct)
+    form = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(distinct), "[^a-z0-9]+", " "), " ")
+    if not pc.all(plain).as_py():
+        cells = distinct.to_pylist()
+        mask = plain.to_numpy(zero_copy_only=False)
+        forms = form.to_pylist()
+        for i in np.flatnonzero(~mask):
+            forms[i] = normalise(cells[i])
+        form = pa.array(forms, pa.large_string())
+    return form.take(encoded.indices)
+
+
+def padded_search_form(texts: pd.Series) -> pd.Series:
+    """`" " + normalise(t) + " "` of every cell."""
+    form = pc.binary_join_element_wise(_SPACE, search_forms(texts), _SPACE, _EMPTY)
+    return pd.Series(form.to_numpy(zero_copy_only=False), index=texts.index, dtype=object)
 
 
 def _country_words(cell: str, names: Mapping[str, str]) -> str:

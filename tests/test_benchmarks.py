@@ -29,3 +29,17 @@ def test_payload_section_prints_a_table():
     text, figures = run.payload()
     assert text.startswith("| map view")
     assert figures["summits"]["raw"] > figures["summits"]["zlib"] > 0
+
+
+def test_check_workers_run_at_toy_size(real_ref, tmp_path, monkeypatch):
+    from benchmarks import check as engine
+    from dashboard import dataset
+
+    monkeypatch.setattr(dataset, "CACHE_MIN_BYTES", 0)
+    path = tmp_path / "events.csv"
+    synth.synth_events(200, real_ref).to_csv(path, index=False)
+    cache = str(tmp_path / "cache")
+    figures = {phase: engine.worker(phase, str(path), cache) for phase in engine.PHASES}
+    assert figures["baseline"]["rows"] == 200
+    checked = {figures[phase]["rows"] for phase in ("check only", "first check", "reopen", "reopen + rows")}
+    assert len(checked) == 1 and checked.pop() >= 190

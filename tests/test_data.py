@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 
+import pandas as pd
 import pytest
 
 import dashboard.data
@@ -438,3 +439,65 @@ def test_a_look_alike_letter_is_not_upper_cased_into_a_valid_code(tiny_ref):
     # `str.upper("ruſ")` is "RUS": a long s must not pass as Russia's code.
     result = load_rows([row(participants="ruſ;sgp")], tiny_ref)
     assert [str(p).split(": ", 1)[1] for p in result.problems] == ["participants: unknown ISO3 code 'ruſ'"]
+
+
+# ----- the columnar reader and the exact one give the same result --------------------------------
+
+HOSTILE_DIR = dashboard.data.REPO_DIR / "tests" / "data" / "hostile"
+CLEAN_TABLES = {
+    "quoted": table_bytes([row(event_id=f"e-{i}", title=f'Say "hi", {i}') for i in range(30)]),
+    "unquoted": "\n".join(
+        [",".join(EVENT_COLUMNS)] + [",".join(row(event_id=f"u-{i}").values()) for i in range(30)]
+    ).encode(),
+    "blank lines, CRLF": table_bytes([row(event_id=f"c-{i}") for i in range(5)], newline="\r\n").replace(
+        b"\r\n", b"\r\n\r\n", 3
+    ),
+    "duplicates far apart": table_bytes(
+        [row(event_id=f"d-{i % 17}", lat="95" if i == 40 else "1.29") for i in range(60)]
+    ),
+    "wrong width late": table_bytes([row(event_id=f"w-{i}") for i in range(40)]) + b"a,b\n",
+}
+
+
+def _both_ways(source, ref, name, batch_bytes=dashboard.data.BATCH_BYTES):
+    articles = frozenset({1, 2, 3, 4})
+    fast = load_events(source, ref, articles, name=name, batch_bytes=batch_bytes)
+    exact = load_events(source, ref, articles, name=name, engine="exact")
+    assert [str(p) for p in fast.problems] == [str(p) for p in exact.problems]
+    assert [p.severity for p in fast.problems] == [p.severity for p in exact.problems]
+    assert (fast.rows_read, fast.rows_loaded, fast.extra_columns) == (
+        exact.rows_read,
+        exact.rows_loaded,
+        exact.extra_columns,
+    )
+    pd.testing.assert_frame_equal(fast.frame, exact.frame)
+    return fast
+
+
+@pytest.mark.parametrize("path", sorted(HOSTILE_DIR.glob("*.csv")), ids=lambda p: p.name)
+def test_hostile_tables_read_the_same_both_ways(real_ref, path):
+    _both_ways(path, real_ref, path.name)
+
+
+@pytest.mark.parametrize("batch_bytes", [dashboard.data.BATCH_BYTES, 1500], ids=["one batch", "many batches"])
+@pytest.mark.parametrize("name", sorted(CLEAN_TABLES))
+def test_clean_tables_read_the_same_both_ways(tiny_ref, name, batch_bytes):
+    _both_ways(CLEAN_TABLES[name], tiny_ref, "t.csv", batch_bytes)
+
+
+def test_the_shipped_table_reads_the_same_both_ways(real_ref):
+    assert _both_ways(dashboard.data.DEFAULT_EVENTS, real_ref, "events.csv").ok
+
+
+def test_duplicates_across_batches_name_the_first_line(tiny_ref):
+    result = _both_ways(CLEAN_TABLES["duplicates far apart"], tiny_ref, "t.csv", batch_bytes=1500)
+    dups = [p for p in result.problems if "duplicate id" in p.reason]
+    assert len(dups) == 60 - 17
+    assert str(dups[-1]) == "t.csv:61: event_id: duplicate id 'd-8', first on line 10"
+
+
+def test_a_sink_takes_the_batches_and_the_result_counts_them(tiny_ref):
+    sink = dashboard.data.Sink()
+    result = load_events(CLEAN_TABLES["quoted"], tiny_ref, frozenset({1}), sink=sink, batch_bytes=1500)
+    assert len(sink.frames) > 1
+    assert sum(len(f) for f in sink.frames) == result.rows_loaded == 30

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -44,6 +45,29 @@ def test_large_tables_are_cached_as_parquet_and_read_back_the_same(table, tmp_pa
     assert again.result.problems == first.result.problems and len(first.result.problems) == 1
     assert again.result.rows_read == 6 and steps[-1] == 1.0
     assert list((tmp_path / "c").glob("*.parquet"))
+
+
+def test_a_cached_table_is_stored_in_the_views_order_and_answers_as_the_frame_does(
+    tmp_path, tiny_ref, monkeypatch
+):
+    # Rows out of date order in the CSV: the Parquet file the engine scans is in the views'
+    # order, so a large table lists, pages and exports as a small one does, with no sort per query.
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    dates = ["2019-04-25", "", "2018", "2019-01", "2001-05-02", ""]
+    rows = [row(event_id=f"e-{i}", date_start=d, date_end="") for i, d in enumerate(dates)]
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes(rows))
+    sources, problems = load_sources()
+    big = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    small = ds.build_dataset(path.read_bytes(), tiny_ref, sources, problems, name="events.csv")
+    assert big.parquet is not None and big.loaded is None and small.parquet is None
+    stored = pq.read_table(big.parquet, columns=["event_id"]).column(0).to_pylist()
+    assert stored == small.events["event_id"].tolist() == ["e-4", "e-2", "e-3", "e-0", "e-1", "e-5"]
+    a, b = big.vocabulary(), small.vocabulary()
+    for name in ("year_min", "year_max", "year_counts", "orgs_in_use", "countries_in_use"):
+        assert getattr(a, name) == getattr(b, name), name
+    assert "e-3" in a.event_ids and "e-3" in b.event_ids and "nope" not in a.event_ids
+    assert 1 not in a.event_ids  # only strings are ids
 
 
 def test_an_edited_file_is_checked_again(table, tmp_path, tiny_ref, monkeypatch):
@@ -136,7 +160,10 @@ def assert_rebuilt(dataset, first, why: str) -> None:
         ("date_start", "next year", "date_start 'next year' is not an ISO date"),
     ],
 )
-def test_an_edited_row_in_the_cache_is_never_served(cached, column, value, why):
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_an_edited_row_in_the_cache_is_never_served(cached, column, value, why, lazy, monkeypatch):
+    if lazy:  # a large table is verified where it lies, its invariants asked of DuckDB
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
     first, load, parquet, sidecar = cached
     edit_row(parquet, column, value)
     # The sidecar's digest of the Parquet file catches the edit...
@@ -329,3 +356,50 @@ def test_the_app_rebuilds_a_broken_cache_and_says_so(tmp_path, monkeypatch):
         "rebuilt from the CSV"
     )
     assert at.get("deck_gl_json_chart")
+
+
+def test_a_table_checked_in_batches_reads_back_as_one_checked_in_memory(tmp_path, tiny_ref, monkeypatch):
+    """Batches of 1.5 kB: the Parquet file holds them in the CSV's order, each sorted; the rows
+    served (lazily, from the file) are the in-memory check's, in the views' order."""
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    monkeypatch.setattr("dashboard.data.BATCH_BYTES", 1500)
+    rows = [row(event_id=f"b-{i:02d}", date_start=f"20{(i * 7) % 30:02d}", date_end="") for i in range(40)]
+    rows += [row(event_id="b-03", date_start="2001"), row(event_id="no-date", date_start="", date_end="")]
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes(rows))
+    sources, problems = load_sources()
+    steps = []
+    built = ds.build_dataset(
+        path, tiny_ref, sources, problems, cache_dir=tmp_path / "c", progress=lambda f, t: steps.append(t)
+    )
+    memory = ds.build_dataset(path.read_bytes(), tiny_ref, sources, problems, name="events.csv")
+    again = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert built.parquet is not None and built.loaded is None and again.from_cache
+    assert sum("Checked" in t for t in steps) > 3  # a progress step per batch
+    for dataset in (built, again):
+        assert dataset.result.problems == memory.result.problems
+        assert dataset.result.rows_loaded == memory.result.rows_loaded == 41
+        pd.testing.assert_frame_equal(dataset.events, memory.events, check_dtype=False)
+        in_order = memory.events[
+            list(memory.result.frame.columns)
+        ]  # a cached table's frame is in the views' order
+        pd.testing.assert_frame_equal(dataset.result.frame, in_order, check_dtype=False)
+    (duplicate,) = [str(p) for p in memory.result.problems]
+    assert duplicate == "events.csv:42: event_id: duplicate id 'b-03', first on line 5"
+
+
+def test_a_bad_row_late_in_a_table_restarts_the_cache_build_with_the_exact_reader(
+    tmp_path, tiny_ref, monkeypatch
+):
+    """Batches already written when pyarrow meets a row of the wrong width are thrown away."""
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr("dashboard.data.BATCH_BYTES", 1500)
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes([row(event_id=f"w-{i}") for i in range(40)]) + b"a,b\n")
+    sources, problems = load_sources()
+    built = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert built.notices == () and built.result.rows_loaded == len(built.events) == 40
+    assert str(built.result.problems[0]) == "events.csv:42: -: expected 20 fields, found 2"
+    assert not list((tmp_path / "c").glob(".*.tmp"))
+    assert ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c").from_cache

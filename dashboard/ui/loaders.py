@@ -80,6 +80,9 @@ def _with_progress(size: int, name: str, build):
     with holder.container(), st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text="Starting…")
         dataset = build(lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text))
+        # A large table stays in its checked Parquet file: the pages ask the engine over it.
+        bar.progress(1.0, text="Listing the table's years, countries and organisations…")
+        dataset.vocabulary()
         status.update(label=f"Loaded {name}", state="complete")
     holder.empty()  # the indicator is for the wait only
     return dataset
