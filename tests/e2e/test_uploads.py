@@ -101,6 +101,9 @@ def test_an_upload_stays_in_its_own_session(server, browser):
         open_app(a, server.url)
         _upload(a, "session-a.csv", "text/csv", _own_table())
         _sidebar(a).get_by_text("Using session-a.csv: 2 events loaded, 1 skipped.").wait_for()
+        # At 1200 px the map's width probe reruns the page once after it first draws: let that
+        # settle before navigating (a click during it can be lost under heavy load).
+        wait_idle(a)
         a.get_by_role("link", name="Data").click()
         a.wait_for_url("**/data**")
         wait_idle(a)
