@@ -51,7 +51,7 @@ from dashboard.data import (
     load_sources,
 )
 from dashboard.filters import Vocabulary
-from dashboard.geo import GEODATA_DIR, VIEWS_ORDER_SQL, Reference, enrich, load_reference, views_order
+from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference, views_order
 from dashboard.lists import split_list
 from dashboard.schema import EVENT_COLUMNS
 from dashboard.timespan import year_counts
@@ -95,7 +95,8 @@ class Dataset:
     #: What happened to the cache on the way (a cache found broken and rebuilt); not data problems.
     notices: tuple[str, ...] = ()
     #: The checked, enriched table as Parquet (verified when opened), for a cached table. Its
-    #: rows are in the views' order (`geo.VIEWS_ORDER_SQL`), as a frame in memory is.
+    #: rows are in the CSV's order: the engine orders what it lists (`geo.VIEWS_ORDER_SQL`) when
+    #: that is not already the views' order (sorting 10M wide rows once costs more than pages do).
     parquet: Path | None = None
     _load: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
@@ -719,8 +720,7 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
             return None, ""
         if _stat_key(path) != before:
             return None, "the file changed while it was checked"
-        report(0.87, f"Putting {sink.rows:,} events in date order…")
-        staged = _in_views_order(sink.path, _temporary(folder, entry.parquet.name, temporary))
+        staged = sink.path
         report(0.95, f"Saving the checked table for next time ({sink.rows:,} events)…")
         meta = {
             "sidecar_sha256": "",
@@ -751,27 +751,6 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
         lambda: _schema_frame(load(), extra), result.problems, result.rows_read, extra, sink.rows
     )
     return _Built(lazy, load), ""
-
-
-def _in_views_order(staged: Path, target: Path) -> Path:
-    """The staged Parquet file rewritten in the views' order (`geo.VIEWS_ORDER_SQL`), so that the
-    query engine reads a large table in the same order as a small one, with no sort per query.
-    DuckDB sorts out of core: within DUCKDB_MEMORY, spilling to a temporary folder."""
-    import duckdb
-
-    with duckdb.connect() as con, tempfile.TemporaryDirectory(prefix="summit-atlas-sort-") as spill:
-        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET temp_directory = $dir", {"dir": spill})
-        # The path is a bound value; the ORDER BY is a constant of this code base. Written back
-        # with Arrow under the staged file's own schema, so its pandas types survive.
-        schema = pq.read_schema(staged)
-        reader = con.sql(
-            f"SELECT * FROM read_parquet($src) ORDER BY {VIEWS_ORDER_SQL}", params={"src": str(staged)}
-        ).to_arrow_reader(65_536)
-        with pq.ParquetWriter(target, schema) as writer:
-            for batch in reader:
-                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-    staged.unlink(missing_ok=True)
-    return target
 
 
 def _stat_key(path: Path) -> tuple[int, int, int]:

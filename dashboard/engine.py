@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dashboard.geo import VIEWS_ORDER_SQL
+
 #: The relation every query reads; `_row` is the event's position in the table.
 EVENTS = "events"
 ROW = "_row"
@@ -172,9 +174,7 @@ class Engine:
             frame = self.frame if columns is None else self.frame[list(columns)]
             return frame if len(picked) == len(frame) else frame.iloc[picked]
         wanted = ", ".join(_quote(c) for c in (columns or self.columns))
-        # No ORDER BY: the scan keeps the file's order (DuckDB's preserve_insertion_order, on by
-        # default), so a page stops reading once it has its rows, and nothing wide is sorted.
-        sql, args = f"SELECT {wanted} FROM {EVENTS} WHERE {where}", list(params)
+        sql, args = f"SELECT {wanted} FROM {EVENTS} WHERE {where}{self._order()}", list(params)
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [int(limit), int(offset)]
@@ -196,7 +196,7 @@ class Engine:
                 yield frame.iloc[picked[start : start + size]]
             return
         wanted = ", ".join(_quote(c) for c in (columns or self.columns))
-        sql = f"SELECT {wanted} FROM {EVENTS} WHERE {where}"  # in file order, as in `rows`
+        sql = f"SELECT {wanted} FROM {EVENTS} WHERE {where}{self._order()}"  # as in `rows`
         # A cursor of its own: the batches are read while other queries run.
         cursor = self._connection.cursor()
         try:
@@ -231,6 +231,13 @@ class Engine:
             f"WHERE {ROW} BETWEEN ? AND ? AND {ROW} IN (SELECT unnest(?::BIGINT[]))"
         )
         return self.frame_of(sql, [positions[0], positions[-1], positions])
+
+    def _order(self) -> str:
+        """The ORDER BY that lists a Parquet file's rows in the views' order: none when the file
+        is in that order already (DuckDB's scan keeps the file's order, so a page stops reading
+        once it has its rows), else the views' sort key (a page is then a top-N, an export a
+        sort spilled to disk)."""
+        return "" if self.in_date_order() else f" ORDER BY {VIEWS_ORDER_SQL}"
 
     def in_date_order(self) -> bool:
         """Whether the rows are in the dataset's order (`geo.enrich`: by date, undated last, then
