@@ -158,6 +158,10 @@ def assert_rebuilt(dataset, first, why: str) -> None:
         ("event_id", "e-1", "event_id 'e-1' occurs twice"),
         ("category", "party", "category 'party' is not a category"),
         ("date_start", "next year", "date_start 'next year' is not an ISO date"),
+        ("participants", "RUS;XXX", "participants 'RUS;XXX' holds a code that is not a known ISO3 code"),
+        ("organisations", "NOPE", "organisations 'NOPE' holds an unknown organisation"),
+        ("year_start", 1066, "year_start 1066 does not match the dates"),
+        ("year_end", 2999, "year_end 2999 does not match the dates"),
     ],
 )
 @pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
@@ -174,6 +178,21 @@ def test_an_edited_row_in_the_cache_is_never_served(cached, column, value, why, 
     assert_rebuilt(load(), first, why)
     again = load()  # the rebuild replaced the bad entry
     assert again.from_cache and again.notices == ()
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_an_extra_column_the_loader_would_refuse_is_never_served_from_the_cache(cached, lazy, monkeypatch):
+    if lazy:
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, sidecar = cached
+    frame = pd.read_parquet(parquet)
+    frame["=cmd"] = "x"
+    frame.to_parquet(parquet, index=False)
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    meta["columns"], meta["extra_columns"] = list(frame.columns), ["=cmd"]
+    sidecar.write_bytes(ds._json_bytes(meta))
+    resign(parquet, sidecar)
+    assert_rebuilt(load(), first, "its extra column '=cmd' could not be loaded: name starts with '='")
 
 
 def test_lon_inf_in_the_cache_never_reaches_a_geojson_export(cached):
