@@ -584,6 +584,15 @@ def _check_values(frame: pd.DataFrame, reference: Reference, articles: frozenset
         unknown = set(cells[~cells.map(lambda c, k=known: _all_known(c, k))])
         bad(frame[col].isin(unknown), col, what)
     bad(~frame["article"].isin(list(articles)), "article", "is not in sources.csv")
+    for col, what, _sql, breaks in _row_rules():
+        broken = np.asarray(breaks(frame), dtype=bool)
+        if broken.any():
+            raise _CacheMiss(f"{col} of {frame['event_id'].iloc[np.flatnonzero(broken)[0]]!r} {what}")
+    ok = _names_match(reference)
+    triples = frame[["country_iso3", "country_name", "continent"]].drop_duplicates()
+    for code, name, continent in triples.itertuples(index=False, name=None):
+        if not ok(code, name, continent):
+            raise _CacheMiss(f"country_name {name!r} / continent {continent!r} do not belong to {code!r}")
     # The derived years the filters and the timeline read: the first four characters of the dates.
     start = pd.to_numeric(frame["date_start"].astype(str).str.slice(0, 4), errors="coerce")
     end = pd.to_numeric(frame["date_end"].astype(str).str.slice(0, 4), errors="coerce").fillna(start)
@@ -591,6 +600,54 @@ def _check_values(frame: pd.DataFrame, reference: Reference, articles: frozenset
         held = frame[col].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         want = expected.to_numpy(dtype=float)
         bad(~((held == want) | (np.isnan(held) & np.isnan(want))), col, "does not match the dates")
+
+
+def _row_rules() -> list[tuple[str, str, str, Callable[[pd.DataFrame], pd.Series]]]:
+    """Rules of the checker (data.CHECKS) every row of a checked table keeps, each as DuckDB SQL
+    and as pandas: (column, what a miss says, SQL that is true for a breaking row, the same).
+    SQL's trim strips spaces only, less than Python's strip: it never refuses a checked table."""
+    rules: list[tuple[str, str, str, Callable[[pd.DataFrame], pd.Series]]] = [
+        (col, "is empty", f"trim({col}) = ''", lambda f, c=col: f[c].astype(str).str.strip() == "")
+        for col in schema.REQUIRED_VALUES
+        if col not in ("event_id", "category", "article")  # checked as slugs, categories, articles
+    ]
+    rules += [
+        (
+            col,
+            f"is longer than {limit} characters",
+            f"length({col}) > {limit}",
+            lambda f, c=col, n=limit: f[c].astype(str).str.len() > n,
+        )
+        for col, limit in schema.MAX_LENGTH.items()
+    ]
+    rules.append(
+        (
+            "unit",
+            "is empty while a value is given",
+            "value IS NOT NULL AND unit = ''",
+            lambda f: f["value"].notna() & (f["unit"] == ""),
+        )
+    )
+    rules += [
+        (
+            note,
+            f"is empty while {flag} is true",
+            f"{flag} AND trim({note}) = ''",
+            lambda f, a=flag, b=note: f[a].astype(bool) & (f[b].astype(str).str.strip() == ""),
+        )
+        for flag, note in schema.INFERENCE_FLAGS.items()
+    ]
+    return rules
+
+
+def _names_match(reference: Reference):
+    """Whether a (country_iso3, country_name, continent) triple is what `geo.enrich` derives."""
+    names, continents = reference.country_names, reference.continents
+
+    def ok(code, name, continent) -> bool:
+        return name == names.get(code, code) and continent == continents.get(code, "")
+
+    return ok
 
 
 def _list_codes(reference: Reference) -> dict[str, tuple[frozenset, str]]:
@@ -674,6 +731,20 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
         for i, (col, what, _test) in enumerate(tests):
             if row[i] and col in _DERIVED_YEARS:
                 raise _CacheMiss(f"{col} {row[len(tests) + i]!r} {what}")
+        rules = _row_rules()  # one scan: the first breaking row's id per rule
+        firsts = ", ".join(f"first(event_id) FILTER (WHERE {test})" for _col, _what, test, _b in rules)
+        hits = con.execute(f"SELECT {firsts} FROM read_parquet($path)", {"path": str(path)}).fetchone()
+        for (col, what, _test, _breaks), hit in zip(rules, hits, strict=True):
+            if hit is not None:
+                raise _CacheMiss(f"{col} of {hit!r} {what}")
+        ok = _names_match(reference)
+        triples = con.execute(
+            "SELECT DISTINCT country_iso3, country_name, continent FROM read_parquet($path)",
+            {"path": str(path)},
+        ).fetchall()
+        for code, name, continent in triples:
+            if not ok(code, name, continent):
+                raise _CacheMiss(f"country_name {name!r} / continent {continent!r} do not belong to {code!r}")
         query = "SELECT count(*) - count(DISTINCT event_id) FROM read_parquet($path)"
         if con.execute(query, {"path": str(path)}).fetchone()[0]:
             twice = con.execute(

@@ -162,6 +162,11 @@ def assert_rebuilt(dataset, first, why: str) -> None:
         ("organisations", "NOPE", "organisations 'NOPE' holds an unknown organisation"),
         ("year_start", 1066, "year_start 1066 does not match the dates"),
         ("year_end", 2999, "year_end 2999 does not match the dates"),
+        ("title", "x" * 301, "title of 'e-0' is longer than 300 characters"),
+        ("evidence", " ", "evidence of 'e-0' is empty"),
+        ("value", 5.0, "unit of 'e-0' is empty while a value is given"),
+        ("date_inferred", True, "date_inference_note of 'e-0' is empty while date_inferred is true"),
+        ("country_name", "Atlantis", "country_name 'Atlantis' / continent 'Asia' do not belong to 'SGP'"),
     ],
 )
 @pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
