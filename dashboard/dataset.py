@@ -594,12 +594,19 @@ def _check_values(frame: pd.DataFrame, reference: Reference, articles: frozenset
         if not ok(code, name, continent):
             raise _CacheMiss(f"country_name {name!r} / continent {continent!r} do not belong to {code!r}")
     # The derived years the filters and the timeline read: the first four characters of the dates.
-    start = pd.to_numeric(frame["date_start"].astype(str).str.slice(0, 4), errors="coerce")
-    end = pd.to_numeric(frame["date_end"].astype(str).str.slice(0, 4), errors="coerce").fillna(start)
-    for col, expected in (("year_start", start), ("year_end", end)):
+    start = _years_of(frame["date_start"])
+    end = _years_of(frame["date_end"])
+    end = np.where(np.isnan(end), start, end)
+    for col, want in (("year_start", start), ("year_end", end)):
         held = frame[col].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        want = expected.to_numpy(dtype=float)
         bad(~((held == want) | (np.isnan(held) & np.isnan(want))), col, "does not match the dates")
+
+
+def _years_of(dates: pd.Series) -> np.ndarray:
+    """The year of each ISO date as `geo.enrich` derives it (NaN when undated), per distinct date."""
+    codes, distinct = pd.factorize(dates)
+    years = pd.to_numeric(pd.Series(distinct, dtype=object).astype(str).str.slice(0, 4), errors="coerce")
+    return np.append(years.to_numpy(dtype=float), np.nan)[codes]  # code -1 (a null) reads the NaN
 
 
 def _row_rules() -> list[tuple[str, str, str, Callable[[pd.DataFrame], pd.Series]]]:
