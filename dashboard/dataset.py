@@ -47,6 +47,7 @@ from dashboard.data import (
     LoadResult,
     Problem,
     Sink,
+    column_name_problem,
     load_events,
     load_sources,
 )
@@ -497,6 +498,11 @@ def _check_sidecar(entry: _CacheEntry) -> dict:
         isinstance(c, str) for c in meta["extra_columns"]
     ):
         raise _CacheMiss("its sidecar's column names are not all text")
+    for name in meta["extra_columns"]:
+        # The loader never keeps such a column (a formula, a derived name): nor may the cache.
+        why = column_name_problem(name)
+        if why:
+            raise _CacheMiss(f"its extra column {name[:40]!r} could not be loaded: {why}")
     for p in meta["problems"]:
         if (
             not isinstance(p, dict)
@@ -574,7 +580,99 @@ def _check_values(frame: pd.DataFrame, reference: Reference, articles: frozenset
         bad(frame[col].isin(bad_dates), col, "is not an ISO date")
     codes = frame["country_iso3"]
     bad((codes != "") & ~codes.isin(reference.iso3_codes), "country_iso3", "is not a known ISO3 code")
+    for col, (known, what) in _list_codes(reference).items():
+        cells = pd.Series(frame[col].unique())
+        unknown = set(cells[~cells.map(lambda c, k=known: _all_known(c, k))])
+        bad(frame[col].isin(unknown), col, what)
     bad(~frame["article"].isin(list(articles)), "article", "is not in sources.csv")
+    for col, what, _sql, breaks in _row_rules():
+        broken = np.asarray(breaks(frame), dtype=bool)
+        if broken.any():
+            raise _CacheMiss(f"{col} of {frame['event_id'].iloc[np.flatnonzero(broken)[0]]!r} {what}")
+    ok = _names_match(reference)
+    triples = frame[["country_iso3", "country_name", "continent"]].drop_duplicates()
+    for code, name, continent in triples.itertuples(index=False, name=None):
+        if not ok(code, name, continent):
+            raise _CacheMiss(f"country_name {name!r} / continent {continent!r} do not belong to {code!r}")
+    # The derived years the filters and the timeline read: the first four characters of the dates.
+    start = _years_of(frame["date_start"])
+    end = _years_of(frame["date_end"])
+    end = np.where(np.isnan(end), start, end)
+    for col, want in (("year_start", start), ("year_end", end)):
+        held = frame[col].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        bad(~((held == want) | (np.isnan(held) & np.isnan(want))), col, "does not match the dates")
+
+
+def _years_of(dates: pd.Series) -> np.ndarray:
+    """The year of each ISO date as `geo.enrich` derives it (NaN when undated), per distinct date."""
+    codes, distinct = pd.factorize(dates)
+    years = pd.to_numeric(pd.Series(distinct, dtype=object).astype(str).str.slice(0, 4), errors="coerce")
+    return np.append(years.to_numpy(dtype=float), np.nan)[codes]  # code -1 (a null) reads the NaN
+
+
+def _row_rules() -> list[tuple[str, str, str, Callable[[pd.DataFrame], pd.Series]]]:
+    """Rules of the checker (data.CHECKS) every row of a checked table keeps, each as DuckDB SQL
+    and as pandas: (column, what a miss says, SQL that is true for a breaking row, the same).
+    SQL's trim strips spaces only, less than Python's strip: it never refuses a checked table."""
+    rules: list[tuple[str, str, str, Callable[[pd.DataFrame], pd.Series]]] = [
+        (col, "is empty", f"trim({col}) = ''", lambda f, c=col: f[c].astype(str).str.strip() == "")
+        for col in schema.REQUIRED_VALUES
+        if col not in ("event_id", "category", "article")  # checked as slugs, categories, articles
+    ]
+    rules += [
+        (
+            col,
+            f"is longer than {limit} characters",
+            f"length({col}) > {limit}",
+            lambda f, c=col, n=limit: f[c].astype(str).str.len() > n,
+        )
+        for col, limit in schema.MAX_LENGTH.items()
+    ]
+    rules.append(
+        (
+            "unit",
+            "is empty while a value is given",
+            "value IS NOT NULL AND unit = ''",
+            lambda f: f["value"].notna() & (f["unit"] == ""),
+        )
+    )
+    rules += [
+        (
+            note,
+            f"is empty while {flag} is true",
+            f"{flag} AND trim({note}) = ''",
+            lambda f, a=flag, b=note: f[a].astype(bool) & (f[b].astype(str).str.strip() == ""),
+        )
+        for flag, note in schema.INFERENCE_FLAGS.items()
+    ]
+    return rules
+
+
+def _names_match(reference: Reference):
+    """Whether a (country_iso3, country_name, continent) triple is what `geo.enrich` derives."""
+    names, continents = reference.country_names, reference.continents
+
+    def ok(code, name, continent) -> bool:
+        return name == names.get(code, code) and continent == continents.get(code, "")
+
+    return ok
+
+
+def _list_codes(reference: Reference) -> dict[str, tuple[frozenset, str]]:
+    """The list columns of a checked table: the codes each may hold, and what a miss says."""
+    return {
+        "participants": (frozenset(reference.iso3_codes), "holds a code that is not a known ISO3 code"),
+        "organisations": (frozenset(reference.org_codes), "holds an unknown organisation"),
+    }
+
+
+def _all_known(cell, known: frozenset) -> bool:
+    return isinstance(cell, str) and all(item in known for item in split_list(cell))
+
+
+#: The year of an ISO date column in SQL, as `geo.enrich` derives it (NULL when undated).
+_DERIVED_YEARS = ("year_start", "year_end")
+_SQL_YEAR = "TRY_CAST(NULLIF(substr({}, 1, 4), '') AS BIGINT)"
 
 
 def _check_parquet(path: Path, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
@@ -597,6 +695,16 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
             for high in [schema.NUMBER_RANGES[col][1]]
         ),
         ("lat", "comes without its lon", "(lat IS NULL) <> (lon IS NULL)"),
+        (
+            "year_start",
+            "does not match the dates",
+            f"year_start IS DISTINCT FROM {_SQL_YEAR.format('date_start')}",
+        ),
+        (
+            "year_end",
+            "does not match the dates",
+            f"year_end IS DISTINCT FROM coalesce({_SQL_YEAR.format('date_end')}, year_start)",
+        ),
     ]
     # Per distinct value, in Python: a few thousand dates and codes, whatever the row count.
     allowed = {
@@ -605,6 +713,10 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
         "date_end": (lambda v: v == "" or schema.DATE_RE.fullmatch(v) is not None, "is not an ISO date"),
         "country_iso3": (lambda v: v == "" or v in reference.iso3_codes, "is not a known ISO3 code"),
         "article": (lambda v: v is not None and v in articles, "is not in sources.csv"),
+        **{
+            col: (lambda v, k=known: _all_known(v, k), what)
+            for col, (known, what) in _list_codes(reference).items()
+        },
     }
     select = ", ".join(f"first({col}) FILTER (WHERE {test})" for col, _what, test in tests)
     counts = ", ".join(f"count(*) FILTER (WHERE {test})" for _col, _what, test in tests)
@@ -612,9 +724,11 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
     with duckdb.connect() as con, tempfile.TemporaryDirectory(prefix="summit-atlas-check-") as spill:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET temp_directory = $dir", {"dir": spill})
         row = con.execute(f"SELECT {counts}, {select} FROM read_parquet($path)", params).fetchone()
-        for i, (col, what, _test) in enumerate(tests):
+        # The derived years are reported after the dates they derive from, as `_check_values` does.
+        first = [i for i, (col, _what, _test) in enumerate(tests) if col not in _DERIVED_YEARS]
+        for i in first:
             if row[i]:
-                raise _CacheMiss(f"{col} {row[len(tests) + i]!r} {what}")
+                raise _CacheMiss(f"{tests[i][0]} {row[len(tests) + i]!r} {tests[i][1]}")
         for col, (ok, what) in allowed.items():
             found = con.execute(
                 f"SELECT DISTINCT {col} FROM read_parquet($path)", {"path": str(path)}
@@ -622,6 +736,23 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
             for (value,) in found:
                 if not ok(value):
                     raise _CacheMiss(f"{col} {value!r} {what}")
+        for i, (col, what, _test) in enumerate(tests):
+            if row[i] and col in _DERIVED_YEARS:
+                raise _CacheMiss(f"{col} {row[len(tests) + i]!r} {what}")
+        rules = _row_rules()  # one scan: the first breaking row's id per rule
+        firsts = ", ".join(f"first(event_id) FILTER (WHERE {test})" for _col, _what, test, _b in rules)
+        hits = con.execute(f"SELECT {firsts} FROM read_parquet($path)", {"path": str(path)}).fetchone()
+        for (col, what, _test, _breaks), hit in zip(rules, hits, strict=True):
+            if hit is not None:
+                raise _CacheMiss(f"{col} of {hit!r} {what}")
+        ok = _names_match(reference)
+        triples = con.execute(
+            "SELECT DISTINCT country_iso3, country_name, continent FROM read_parquet($path)",
+            {"path": str(path)},
+        ).fetchall()
+        for code, name, continent in triples:
+            if not ok(code, name, continent):
+                raise _CacheMiss(f"country_name {name!r} / continent {continent!r} do not belong to {code!r}")
         query = "SELECT count(*) - count(DISTINCT event_id) FROM read_parquet($path)"
         if con.execute(query, {"path": str(path)}).fetchone()[0]:
             twice = con.execute(

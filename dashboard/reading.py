@@ -346,7 +346,8 @@ def scan_plain(source: Path | str | bytes, name: str) -> tuple[PlainLayout | Non
     """Whether a CSV is provably plain, so that any RFC 4180 reader reads the records `read_rows`
     would: the layout, or None and why not.
 
-    Plain means: UTF-8 (a BOM is fine) without NUL bytes or bidirectional controls; lines end in
+    Plain means: UTF-8 (a BOM is fine, but not a second one opening the first record) without
+    NUL bytes or bidirectional controls; lines end in
     LF or CRLF (no lone CR); no line is longer than a field may be; and every quote sits where
     RFC 4180 puts it: an opening quote starts a field, a closing quote ends one, and inside
     quotes a quote is doubled; so no field spans lines and `csv`'s lenient reading of a stray
@@ -441,6 +442,11 @@ class _Scan:
         if len(numbers):
             self.blank.append(numbers)
         self.lines += len(ends)
+        # pyarrow drops a byte order mark at the start of the stream it reads, which begins
+        # at the first record: a U+FEFF opening that record would vanish (csv keeps it).
+        at = self.data_offset - base
+        if self.header is not None and 0 <= at < len(buf) and buf.startswith(codecs.BOM_UTF8, at):
+            return "a byte order mark at the start of the first record"
         return ""
 
     def layout(self, end: int) -> tuple[PlainLayout | None, str]:

@@ -443,6 +443,7 @@ def test_a_look_alike_letter_is_not_upper_cased_into_a_valid_code(tiny_ref):
 
 # ----- the columnar reader and the exact one give the same result --------------------------------
 
+BOM_FIRST = ("title", *(c for c in EVENT_COLUMNS if c != "title"))
 HOSTILE_DIR = dashboard.data.REPO_DIR / "tests" / "data" / "hostile"
 CLEAN_TABLES = {
     "quoted": table_bytes([row(event_id=f"e-{i}", title=f'Say "hi", {i}') for i in range(30)]),
@@ -456,6 +457,10 @@ CLEAN_TABLES = {
         [row(event_id=f"d-{i % 17}", lat="95" if i == 40 else "1.29") for i in range(60)]
     ),
     "wrong width late": table_bytes([row(event_id=f"w-{i}") for i in range(40)]) + b"a,b\n",
+    # U+FEFF opening the first record: pyarrow would drop it as a byte order mark.
+    "BOM opening the first record": "\n\ufeff".join(
+        [",".join(BOM_FIRST), ",".join(row(event_id="b-1")[c] for c in BOM_FIRST)]
+    ).encode(),
 }
 
 

@@ -179,6 +179,48 @@ def test_an_edited_row_in_the_cache_is_never_served(cached, column, value, why, 
     assert again.from_cache and again.notices == ()
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "why"),
+    [
+        ("participants", "RUS;XXX", "participants 'RUS;XXX' holds a code that is not a known ISO3 code"),
+        ("organisations", "NOPE", "organisations 'NOPE' holds an unknown organisation"),
+        ("year_start", 1066, "year_start 1066 does not match the dates"),
+        ("year_end", 2999, "year_end 2999 does not match the dates"),
+        ("title", "x" * 301, "title of 'e-0' is longer than 300 characters"),
+        ("evidence", " ", "evidence of 'e-0' is empty"),
+        ("value", 5.0, "unit of 'e-0' is empty while a value is given"),
+        ("date_inferred", True, "date_inference_note of 'e-0' is empty while date_inferred is true"),
+        ("country_name", "Atlantis", "country_name 'Atlantis' / continent 'Asia' do not belong to 'SGP'"),
+    ],
+)
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_a_resigned_cache_breaking_a_rule_of_the_checker_is_never_served(
+    cached, column, value, why, lazy, monkeypatch
+):
+    """List codes, derived years and names, and the checker's row rules, each a miss (issue 10)."""
+    if lazy:
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, sidecar = cached
+    edit_row(parquet, column, value)
+    resign(parquet, sidecar)
+    assert_rebuilt(load(), first, why)
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_an_extra_column_the_loader_would_refuse_is_never_served_from_the_cache(cached, lazy, monkeypatch):
+    if lazy:
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, sidecar = cached
+    frame = pd.read_parquet(parquet)
+    frame["=cmd"] = "x"
+    frame.to_parquet(parquet, index=False)
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    meta["columns"], meta["extra_columns"] = list(frame.columns), ["=cmd"]
+    sidecar.write_bytes(ds._json_bytes(meta))
+    resign(parquet, sidecar)
+    assert_rebuilt(load(), first, "its extra column '=cmd' could not be loaded: name starts with '='")
+
+
 def test_lon_inf_in_the_cache_never_reaches_a_geojson_export(cached):
     _first, load, parquet, sidecar = cached
     edit_row(parquet, "lon", float("inf"))

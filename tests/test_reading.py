@@ -31,6 +31,8 @@ NOT_PLAIN = [
     ("1,caf\u00e9,3\n".encode("latin-1"), "not UTF-8"),
     ("1,a\u202eb,3\n".encode(), "bidirectional controls"),
     (b"1," + b"x" * 100_001 + b",3\n", "a line longer than a field may be"),
+    (codecs.BOM_UTF8 + b"1,2,3\n", "a byte order mark at the start of the first record"),
+    (codecs.BOM_UTF8 + b"1,2,3\r\n", "a byte order mark at the start of the first record"),
 ]
 
 
@@ -65,3 +67,12 @@ def test_the_scan_reads_in_pieces_of_whole_lines(monkeypatch):
     assert why == ""
     assert layout.line_of(np.arange(3)).tolist() == [2, 4, 5]
     assert scan_plain(HEADER + b'1,"2\n",3\n', "x.csv")[0] is None
+
+
+@pytest.mark.parametrize("scan_bytes", [7, 1 << 24])
+def test_a_bom_opening_the_first_record_is_left_to_the_exact_reader(monkeypatch, scan_bytes):
+    # pyarrow would drop it as the stream's byte order mark; csv keeps it as part of the cell.
+    monkeypatch.setattr(reading, "SCAN_BYTES", scan_bytes)
+    bom = codecs.BOM_UTF8
+    assert scan_plain(bom + HEADER + bom + b"1,2,3\n", "x.csv")[0] is None
+    assert scan_plain(HEADER + b"1,2,3\n" + bom + b"4,5,6\n", "x.csv")[0] is not None  # kept by both
