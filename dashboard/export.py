@@ -142,8 +142,9 @@ class ExportContext:
 def _data_package(rows: pd.DataFrame | Selection, context: ExportContext) -> bytes:
     from dashboard.package import write_package  # imported here: dashboard.package imports this module
 
-    # The package reads its rows as one frame (its README counts and cites them).
-    return write_package(rows.rows() if isinstance(rows, Selection) else rows, context)
+    # A selection is asked for its counts and cited articles and read in batches for the CSV and
+    # GeoJSON: never as one frame (the package's own bytes are what it holds).
+    return write_package(rows, context)
 
 
 @dataclass(frozen=True)

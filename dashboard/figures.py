@@ -226,7 +226,7 @@ def figure_bytes(
         title=title,
         subtitle=f"{sentence} {counts}",
         notes=(),
-        source=source_line(cited_sources(_articles(rows), dataset.sources)),
+        source=source_line(cited_sources(rows, dataset.sources)),
         citation="Cite as: " + citation(sentence, version, generated, permalink),
     )
     # rcParams are process-wide: one figure at a time, or two downloads built at once (each in
@@ -237,11 +237,6 @@ def figure_bytes(
         else:
             fig = _map_figure(view, rows, reference, words, members)
         return _save(fig, fmt, title, words.citation)
-
-
-def _articles(rows: Selection) -> pd.DataFrame:
-    """The articles the selected events cite (a few), as `cited_sources` reads them."""
-    return rows.query("SELECT DISTINCT article FROM sel WHERE article IS NOT NULL")
 
 
 def _save(fig: Figure, fmt: str, title: str, cite: str) -> bytes:
