@@ -10,6 +10,11 @@
 3. Scale: synthetic tables of 10k, 100k and 1M rows (cached in results/cache/): check time,
    cached (Parquet) load, filter, deck build, deck bytes, peak memory, and the app's runs.
 4. Peer: the same world map with markers built with folium: HTML bytes and build time.
+5. App at scale (`--only app --sizes 10000,1000000,10000000`): the whole app over a checked
+   table, as issue #12 measures it, beside `pandas.read_csv` of the same file: reopening the
+   table in a fresh process (the Parquet cache already built, by a first run it does not time),
+   the first run and the rerun after a filter change of each map mode, the timeline and the
+   Data page (AppTest, a fresh process each), their peak RSS, and the summits deck's bytes.
 
 The browser's side (painting each map mode in headless Chromium, beside the floor app) is
 `benchmarks/paint.py`, run on its own: it needs Chromium and takes several minutes.
@@ -185,6 +190,167 @@ def worker_scale(n: int, phase: str, cache: str) -> dict:
     out["peak_mb"] = _peak_mb()
     out["base_mb"] = base_mb
     return out
+
+
+#: The app at scale: (label, query params, page script or "").
+APP_VIEWS: tuple[tuple[str, dict, str], ...] = (
+    ("map: summits", {}, ""),
+    ("map: partnerships", {"view": "partnerships"}, ""),
+    ("map: flows", {"view": "flows"}, ""),
+    ("timeline", {}, "timeline"),
+    ("data", {}, "data"),
+)
+
+
+def worker_reopen(path: str, cache: str) -> dict:
+    """Open a checked table again (its Parquet cache warm), as the app does, in this fresh process."""
+    from dashboard.dataset import build_dataset, load_reference_and_sources, sources_path
+
+    reference, sources, problems = load_reference_and_sources(sources=sources_path(Path(path)))
+    base_mb = _peak_mb()
+    t = time.perf_counter()
+    dataset = build_dataset(path, reference, sources, problems, cache_dir=cache)
+    took = time.perf_counter() - t
+    return {
+        "reopen": took,
+        "from_cache": dataset.from_cache,
+        "lazy": dataset.loaded is None,
+        "rows": dataset.result.rows_loaded,
+        "peak_mb": _peak_mb(),
+        "base_mb": base_mb,
+    }
+
+
+def worker_read_csv(path: str) -> dict:
+    """The baseline: pandas.read_csv of the same file as text (as benchmarks/check.py reads it),
+    in this fresh process."""
+    import pandas as pd
+
+    t = time.perf_counter()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return {"read_csv": time.perf_counter() - t, "rows": len(frame), "peak_mb": _peak_mb()}
+
+
+def worker_app(path: str, cache: str, params: str, page: str) -> dict:
+    """The app over `path` in this fresh process: first run, reruns after filter changes, the
+    deck's bytes (a map view), peak RSS; the dataset's rows must never be read into memory."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["SUMMIT_ATLAS_EVENTS"] = path
+    os.environ["SUMMIT_ATLAS_CACHE"] = cache
+    at = AppTest.from_file(str(APP), default_timeout=600)
+    for key, value in json.loads(params).items():
+        at.query_params[key] = value
+    if page:
+        at.switch_page(f"{PAGES}/{page}.py")
+    t = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t
+    if at.exception:
+        raise RuntimeError([e.value for e in at.exception])
+    decks = at.get("deck_gl_json_chart")
+    deck_bytes = len(decks[0].proto.json.encode()) if decks else 0
+    reruns = []
+    for value in FILTER_STEPS:
+        t = time.perf_counter()
+        at.multiselect(key="w_category").set_value(value).run()
+        reruns.append(time.perf_counter() - t)
+        if at.exception:
+            raise RuntimeError([e.value for e in at.exception])
+    from dashboard.ui.state import KEYS
+
+    ctx = at.session_state[KEYS.page_context]
+    return {
+        "first": first,
+        "rerun": statistics.median(reruns),
+        "rerun_max": max(reruns),
+        "deck_bytes": deck_bytes,
+        "lazy": ctx.dataset.loaded is None and ctx.dataset.parquet is not None,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def app_at_scale(sizes: list[int], samples: int, cache: str) -> tuple[str, dict]:
+    """Issue #12's targets for the whole app, per table size (see the module docstring)."""
+    from benchmarks.synth import events_csv
+
+    results: dict[int, dict] = {}
+    for n in sizes:
+        path = str(events_csv(n))
+        # The first check, not timed here (benchmarks/check.py measures it): the cache is warm after.
+        _worker(["reopen", path, cache])
+        entry: dict = {
+            "reopen": [_worker(["reopen", path, cache]) for _ in range(samples)],
+            "read_csv": _worker(["read_csv", path]),
+        }
+        for label, params, page in APP_VIEWS:
+            entry[label] = [_worker(["app", path, cache, json.dumps(params), page]) for _ in range(samples)]
+        results[n] = entry
+        reopen = statistics.median(r["reopen"] for r in entry["reopen"])
+        baseline = entry["read_csv"]["read_csv"]
+        print(f"  {n:,} rows: reopen {_ms(reopen)}, read_csv {_ms(baseline)}", flush=True)
+
+    def med(runs: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    header = ["events"] + [f"{n:,}" for n in sizes]
+
+    def row(label, fn):
+        return [label] + [fn(results[n]) for n in sizes]
+
+    rows = [
+        row("pandas.read_csv of the CSV, as text (baseline)", lambda e: _ms(e["read_csv"]["read_csv"])),
+        row("  its peak RSS", lambda e: f"{e['read_csv']['peak_mb']:,.0f} MiB"),
+        row(
+            "(a) open the checked table again (target ≤ 2 s)",
+            lambda e: (
+                _ms(med(e["reopen"], "reopen"))
+                + (
+                    ""
+                    if all(r["from_cache"] for r in e["reopen"])
+                    else " (checked again: under the cache threshold)"
+                )
+            ),
+        ),
+        row("  its peak RSS", lambda e: f"{max(r['peak_mb'] for r in e['reopen']):,.0f} MiB"),
+    ]
+    for label, _params, _page in APP_VIEWS:
+        rows.append(row(f"app first run, {label}", lambda e, v=label: _ms(med(e[v], "first"))))
+    for label, _params, _page in APP_VIEWS:
+        rows.append(
+            row(
+                f"(b) rerun after a filter change, {label} (≤ 1 s)",
+                lambda e, v=label: (
+                    f"{_ms(med(e[v], 'rerun'))} (max {_ms(max(r['rerun_max'] for r in e[v]))})"
+                ),
+            )
+        )
+    rows.append(
+        row(
+            "(c) peak RSS of the app process, one session (≤ 1.5 GB)",
+            lambda e: f"{max(r['peak_mb'] for v, *_ in APP_VIEWS for r in e[v]):,.0f} MiB",
+        )
+    )
+    for label in ("map: summits", "map: partnerships", "map: flows"):
+        rows.append(row(f"(d) deck bytes, {label}", lambda e, v=label: _kb(med(e[v], "deck_bytes"))))
+    rows.append(
+        row(
+            "rows never read into memory (Dataset.loaded is None)",
+            lambda e: (
+                "yes"
+                if all(r["lazy"] for v, *_ in APP_VIEWS for r in e[v])
+                else "no (frame-backed: under the cache threshold)"
+            ),
+        )
+    )
+    text = _table(header, rows)
+    text += (
+        f"\n\nMedian of {samples} fresh processes per figure; each rerun figure is the median of the "
+        f"{len(FILTER_STEPS)} category filter changes in a process (its max in brackets). The Parquet "
+        "cache is built before the timed runs (a first check of the same file). Peak RSS is the "
+        "process's maximum resident set (AppTest runs the app in the measuring process)."
+    )
+    return text, results
 
 
 # ----- sections ---------------------------------------------------------------------------
@@ -423,13 +589,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer samples, no 1M-row table")
     parser.add_argument("--samples", type=int, help="fresh processes per figure (default 5; quick 3)")
     parser.add_argument("--sizes", help="comma-separated row counts for the scale table")
-    parser.add_argument("--only", help="comma-separated sections: server,payload,scale,peer")
+    parser.add_argument("--only", help="comma-separated sections: server,payload,scale,peer,app")
+    parser.add_argument("--cache", help="cache folder for the app section (default: a new temporary one)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         kind, *rest = args.worker
         if kind == "apptest":
             result = worker_apptest(rest[0], rest[1], rest[2], int(rest[3]))
+        elif kind == "reopen":
+            result = worker_reopen(rest[0], rest[1])
+        elif kind == "read_csv":
+            result = worker_read_csv(rest[0])
+        elif kind == "app":
+            result = worker_app(rest[0], rest[1], rest[2], rest[3])
         else:
             result = worker_scale(int(rest[0]), rest[1], rest[2])
         print(json.dumps(result))
@@ -462,6 +635,11 @@ def main(argv: list[str] | None = None) -> int:
         print("Peer (folium)…", flush=True)
         text, data["peer"] = peer()
         parts.append("## 4. Peer: folium\n\n" + text)
+    if "app" in sections and args.only:  # long (a first check of each table): asked for by name
+        print("App at scale…", flush=True)
+        cache = args.cache or tempfile.mkdtemp(prefix="summit-atlas-bench-")
+        text, data["app"] = app_at_scale(sizes, args.samples or 1, cache)
+        parts.append("## 5. App at scale: issue #12's targets\n\n" + text)
     parts.append(
         f"Whole run: {time.perf_counter() - started:,.0f} s "
         f"(`python benchmarks/run.py{' --quick' if args.quick else ''}`)."

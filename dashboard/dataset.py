@@ -8,11 +8,14 @@ A large table is checked once and kept as Parquet in a cache folder, batch by ba
 the checker passes (`data.load_events` with a sink) is enriched and appended to the file, so the
 build's memory does not grow with the row count; the returned Dataset names the file
 (`Dataset.parquet`) and reads its rows into memory only when `events` is asked for. The cache is
-untrusted: it is keyed on the table's content (SHA-256 of its bytes, streamed) with the
+untrusted: it is keyed on the table's content (SHA-256 of its bytes, streamed; remembered by the
+file's device, inode, size, mtime and ctime, which no user can restore after a write, so an
+unchanged table is not read again: `_content_digest` says exactly what is trusted) with the
 reference data, the sources and CACHE_VERSION; its sidecar records the Parquet file's SHA-256,
 row count and columns, and its own SHA-256; a read checks all of that, the column types, and the
 cheap invariants of a validated table (`_check_frame`; from LAZY_MIN_ROWS rows, the same
-invariants asked of DuckDB over the file, `_check_parquet`). Anything unreadable or inconsistent
+invariants asked of DuckDB over the file, `_check_parquet`, while the file's SHA-256 is worked
+out beside it; nothing is served unless both pass). Anything unreadable or inconsistent
 is a miss: the table is checked again from the CSV and `Dataset.notices` says why. Files are
 written under unique temporary names and renamed into place, the sidecar last, so a crash never
 pairs a new Parquet file with an old sidecar that vouches for it.
@@ -231,8 +234,8 @@ def build_dataset(
     if not isinstance(events_source, bytes) and _cacheable(events_source):
         path = Path(events_source)
         try:
-            digest = _sha256_file(
-                path, lambda done, total: report(0.05 * done / total, f"Fingerprinting {label}…")
+            digest = _content_digest(
+                path, folder, lambda done, total: report(0.05 * done / total, f"Fingerprinting {label}…")
             )
         except OSError:
             digest = None  # unreadable: load_events reports it as a problem
@@ -353,6 +356,71 @@ def _sha256_file(path: Path | str, progress: Callable[[int, int], None] | None =
     return digest.hexdigest()
 
 
+#: A digest is remembered only for a file whose last change (ctime) is at least this much older
+#: than the start of the hashing: a later write then falls in a later clock tick and changes the
+#: ctime, even on a file system that keeps times to the second (or two).
+DIGEST_SETTLE_NS = 3_000_000_000
+
+
+def _file_identity(path: Path) -> list[int]:
+    """What the kernel changes whenever a file's content can have changed: the file itself
+    (device, inode), its size, mtime and ctime. The ctime is set by the kernel to its clock on
+    every write, rename or `utime`; no user call sets it back (only moving the system clock,
+    which takes root), so an unchanged identity means unchanged content."""
+    st = path.stat()
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _digest_memo_path(path: Path, folder: Path) -> Path:
+    name = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return folder / f"{path.stem[:40]}-{name}.digest.json"
+
+
+def _content_digest(path: Path, folder: Path, progress: Callable[[int, int], None] | None = None) -> str:
+    """SHA-256 of a table's bytes, the cache's key; remembered beside the cache by the file's
+    identity (`_file_identity`), so reopening an unchanged 2 GB table does not read it again.
+
+    What is trusted, and why: the memo (`*.digest.json` in the cache folder) is untrusted like
+    the rest of the cache; it is used only when it is well formed, its own SHA-256 matches, it
+    names this path, and the file's identity now is exactly the one it recorded. A write to the
+    file since changes its ctime (and a replaced file has another inode or ctime), so the
+    recorded digest is still the content's. It is recorded only when the identity was the same
+    before and after the hashing and the last change was DIGEST_SETTLE_NS before the hashing
+    began (so a write in the same clock tick cannot go unseen). Anyone able to write the cache
+    folder could already plant a consistent Parquet file and sidecar; the memo adds no new trust.
+    """
+    memo = _digest_memo_path(path, folder)
+    identity = _file_identity(path)
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        meta = json.loads(memo.read_text(encoding="utf-8"))
+        body = {k: meta[k] for k in ("path", "identity", "sha256")}
+        if (
+            meta["memo_sha256"] == hashlib.sha256(_json_bytes(body)).hexdigest()
+            and body["path"] == str(path.resolve())
+            and body["identity"] == identity
+            and isinstance(body["sha256"], str)
+            and _SHA256_RE.match(body["sha256"])
+        ):
+            return body["sha256"]
+    began = time.time_ns()
+    digest = _sha256_file(path, progress)
+    if _file_identity(path) == identity and identity[4] <= began - DIGEST_SETTLE_NS:
+        body = {"path": str(path.resolve()), "identity": identity, "sha256": digest}
+        record = {**body, "memo_sha256": hashlib.sha256(_json_bytes(body)).hexdigest()}
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+            created: list[Path] = []
+            try:
+                temp = _temporary(folder, memo.name, created)
+                temp.write_bytes(_json_bytes(record))
+                os.replace(temp, memo)
+            finally:
+                for leftover in created:
+                    with contextlib.suppress(OSError):
+                        leftover.unlink(missing_ok=True)
+    return digest
+
+
 def _json_bytes(value) -> bytes:
     """JSON of the cache's own metadata: NaN and infinities are refused, never written."""
     return json.dumps(value, sort_keys=True, allow_nan=False).encode("utf-8")
@@ -400,13 +468,25 @@ def _open_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[in
             enriched = _read_verified(entry.parquet, meta, reference, articles)
             result = LoadResult(_schema_frame(enriched, extra), problems, meta["rows_read"], extra)
             return _Opened(result, enriched, None), ""
-        try:
-            digest = _sha256_file(entry.parquet)
-        except FileNotFoundError:
-            raise _CacheMiss("its Parquet file is missing") from None
-        if digest != meta["parquet_sha256"]:
-            raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
-        _check_parquet(entry.parquet, meta, reference, articles)
+        if not entry.parquet.is_file():
+            raise _CacheMiss("its Parquet file is missing")
+        # The file's SHA-256 and its invariants, side by side (hashlib and DuckDB both release
+        # the GIL); neither result is used unless both pass.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-digest") as pool:
+            hashing = pool.submit(_sha256_file, entry.parquet)
+            failure: Exception | None = None
+            try:
+                _check_parquet(entry.parquet, meta, reference, articles)
+            except Exception as exc:  # reported after the digest: a changed file says so first
+                failure = exc
+            try:
+                digest = hashing.result()
+            except FileNotFoundError:
+                raise _CacheMiss("its Parquet file is missing") from None
+            if digest != meta["parquet_sha256"]:
+                raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
+            if failure is not None:
+                raise failure
     except _CacheMiss as exc:
         return None, str(exc)
     except Exception as exc:  # an untrusted file: whatever a reader raises on it is a miss
@@ -677,7 +757,17 @@ _SQL_YEAR = "TRY_CAST(NULLIF(substr({}, 1, 4), '') AS BIGINT)"
 
 def _check_parquet(path: Path, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
     """`_check_frame` for a Parquet file left where it lies: its footer's schema and row count,
-    then each invariant as one DuckDB query over the file (a few columns scanned, bounded memory)."""
+    then a few DuckDB scans over the file (a few columns each, bounded memory):
+    - the rows failing any per-row test (ids' form, numbers, derived years, the checker's row
+      rules), counted in one screen; only if any fail are the tests counted apart, to name the
+      first failure;
+    - the distinct values of the coded columns and list cells (a few thousand, whatever the
+      row count), and the distinct (country, name, continent) triples, tested here;
+    - the event ids proved unique: the distinct 64-bit hashes of the ids are counted; equal ids
+      have equal hashes, so as many distinct hashes as rows means as many distinct ids (exact,
+      and cheaper than grouping the text). Fewer (a duplicate, or rarely a collision) and the
+      ids themselves are grouped to name the duplicate.
+    """
     import duckdb
 
     footer = pq.read_metadata(path)
@@ -685,7 +775,7 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
     if footer.num_rows != meta["rows"]:
         raise _CacheMiss(f"it holds {footer.num_rows} rows; its sidecar says {meta['rows']}")
     lows = {col: low for col, (low, _high) in schema.NUMBER_RANGES.items() if low is not None}
-    # Per row, in one scan: the ids' form and the numbers.
+    # Per row: the ids' form, the numbers and the years derived from the dates.
     tests = [
         ("event_id", "is not a slug", "NOT regexp_full_match(event_id, $slug)"),
         *((col, "is not finite", f"isinf({col})") for col in schema.NUMBER_RANGES),
@@ -713,53 +803,64 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
         "date_end": (lambda v: v == "" or schema.DATE_RE.fullmatch(v) is not None, "is not an ISO date"),
         "country_iso3": (lambda v: v == "" or v in reference.iso3_codes, "is not a known ISO3 code"),
         "article": (lambda v: v is not None and v in articles, "is not in sources.csv"),
-        **{
-            col: (lambda v, k=known: _all_known(v, k), what)
-            for col, (known, what) in _list_codes(reference).items()
-        },
     }
-    select = ", ".join(f"first({col}) FILTER (WHERE {test})" for col, _what, test in tests)
+    # A missing value in a coded column is as wrong as a bad one (`list` would drop it).
+    tests += [(col, "is missing", f"{col} IS NULL") for col in allowed]
+    allowed |= {
+        col: (lambda v, k=known: _all_known(v, k), what)
+        for col, (known, what) in _list_codes(reference).items()
+    }
+    rules = _row_rules()  # the checker's row rules: the first breaking row's id per rule
     counts = ", ".join(f"count(*) FILTER (WHERE {test})" for _col, _what, test in tests)
+    firsts = ", ".join(f"first({col}) FILTER (WHERE {test})" for col, _what, test in tests)
+    rule_firsts = ", ".join(f"first(event_id) FILTER (WHERE {test})" for _col, _what, test, _b in rules)
+    lists = ", ".join(f"list(DISTINCT {col})" for col in allowed)
+    # One count of the rows failing any test (NULL is a pass, as FILTER reads it); only when it
+    # is not 0 are the tests counted apart, to name the first failure (cheaper by half at 10M).
+    every = [test for _col, _what, test in tests] + [test for _col, _what, test, _b in rules]
+    failing = " OR ".join(f"coalesce({test}, false)" for test in every)
+    screen = f"SELECT count(*) FILTER (WHERE {failing}) FROM read_parquet($path)"
+    # Apart: a DISTINCT aggregate makes DuckDB run its whole query on one thread.
+    distinct = f"SELECT {lists} FROM read_parquet($path)"
+    triples = "SELECT DISTINCT country_iso3, country_name, continent FROM read_parquet($path)"
+    hashes = "SELECT count(*) FROM (SELECT hash(event_id) FROM read_parquet($path) GROUP BY 1)"
     params = {"path": str(path), "slug": schema.EVENT_ID_RE.pattern}
     with duckdb.connect() as con, tempfile.TemporaryDirectory(prefix="summit-atlas-check-") as spill:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET temp_directory = $dir", {"dir": spill})
-        row = con.execute(f"SELECT {counts}, {select} FROM read_parquet($path)", params).fetchone()
-        # The derived years are reported after the dates they derive from, as `_check_values` does.
-        first = [i for i, (col, _what, _test) in enumerate(tests) if col not in _DERIVED_YEARS]
-        for i in first:
-            if row[i]:
-                raise _CacheMiss(f"{tests[i][0]} {row[len(tests) + i]!r} {tests[i][1]}")
-        for col, (ok, what) in allowed.items():
-            found = con.execute(
-                f"SELECT DISTINCT {col} FROM read_parquet($path)", {"path": str(path)}
-            ).fetchall()
-            for (value,) in found:
+        row = None
+        if con.execute(screen, params).fetchone()[0]:
+            row = con.execute(f"SELECT {counts}, {firsts} FROM read_parquet($path)", params).fetchone()
+            # The derived years are reported after the dates they derive from, as `_check_values` does.
+            for i, (col, what, _test) in enumerate(tests):
+                if row[i] and col not in _DERIVED_YEARS:
+                    raise _CacheMiss(f"{col} {row[len(tests) + i]!r} {what}")
+        found = con.execute(distinct, {"path": str(path)}).fetchone()
+        for j, (col, (ok, what)) in enumerate(allowed.items()):
+            for value in found[j] or ():
                 if not ok(value):
                     raise _CacheMiss(f"{col} {value!r} {what}")
-        for i, (col, what, _test) in enumerate(tests):
-            if row[i] and col in _DERIVED_YEARS:
-                raise _CacheMiss(f"{col} {row[len(tests) + i]!r} {what}")
-        rules = _row_rules()  # one scan: the first breaking row's id per rule
-        firsts = ", ".join(f"first(event_id) FILTER (WHERE {test})" for _col, _what, test, _b in rules)
-        hits = con.execute(f"SELECT {firsts} FROM read_parquet($path)", {"path": str(path)}).fetchone()
-        for (col, what, _test, _breaks), hit in zip(rules, hits, strict=True):
-            if hit is not None:
-                raise _CacheMiss(f"{col} of {hit!r} {what}")
-        ok = _names_match(reference)
-        triples = con.execute(
-            "SELECT DISTINCT country_iso3, country_name, continent FROM read_parquet($path)",
-            {"path": str(path)},
-        ).fetchall()
-        for code, name, continent in triples:
-            if not ok(code, name, continent):
+        if row is not None:
+            for i, (col, what, _test) in enumerate(tests):
+                if row[i] and col in _DERIVED_YEARS:
+                    raise _CacheMiss(f"{col} {row[len(tests) + i]!r} {what}")
+            hits = con.execute(
+                f"SELECT {rule_firsts} FROM read_parquet($path)", {"path": str(path)}
+            ).fetchone()
+            for (col, what, _test, _breaks), hit in zip(rules, hits, strict=True):
+                if hit is not None:
+                    raise _CacheMiss(f"{col} of {hit!r} {what}")
+            raise _CacheMiss("a row fails a check of a checked table")  # not reached: the screen agrees
+        names_ok = _names_match(reference)
+        for code, name, continent in con.execute(triples, {"path": str(path)}).fetchall():
+            if not names_ok(code, name, continent):
                 raise _CacheMiss(f"country_name {name!r} / continent {continent!r} do not belong to {code!r}")
-        query = "SELECT count(*) - count(DISTINCT event_id) FROM read_parquet($path)"
-        if con.execute(query, {"path": str(path)}).fetchone()[0]:
+        if con.execute(hashes, {"path": str(path)}).fetchone()[0] != footer.num_rows:
             twice = con.execute(
                 "SELECT event_id FROM read_parquet($path) GROUP BY event_id HAVING count(*) > 1 LIMIT 1",
                 {"path": str(path)},
             ).fetchone()
-            raise _CacheMiss(f"event_id {twice[0]!r} occurs twice")
+            if twice is not None:  # else two ids shared a hash: they are still unique
+                raise _CacheMiss(f"event_id {twice[0]!r} occurs twice")
 
 
 class _Built(NamedTuple):

@@ -142,14 +142,8 @@ class ExportContext:
 def _data_package(rows: pd.DataFrame | Selection, context: ExportContext) -> bytes:
     from dashboard.package import write_package  # imported here: dashboard.package imports this module
 
-    # The package reads its rows as one frame (its README counts and cites them).
-    if isinstance(rows, Selection):
-        frame = rows.rows().copy(deep=False)  # not the dataset's own frame: its attrs are set below
-        # A frame read from the engine carries no `extra_columns`: name them, or the package's
-        # CSV, GeoJSON and schema would leave the table's own extra columns out.
-        known = set(EVENT_COLUMNS)
-        frame.attrs["extra_columns"] = tuple(c for c in export_columns(rows) if c not in known)
-        rows = frame
+    # A selection is asked for its counts and cited articles and read in batches for the CSV and
+    # GeoJSON: never as one frame (the package's own bytes are what it holds).
     return write_package(rows, context)
 
 

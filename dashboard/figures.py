@@ -51,6 +51,7 @@ from shapely.geometry import LineString, box
 from dashboard.aggregate import country_counts, flow_table, marker_table, place_table
 from dashboard.charts import events_per_year
 from dashboard.dataset import Dataset
+from dashboard.engine import Selection
 from dashboard.filters import FilterState
 from dashboard.formatting import format_value, plural
 from dashboard.geo import RUSSIA_ISO3, Reference
@@ -174,7 +175,13 @@ def arc_width_pt(kind: str, count: int, usd: float) -> float:
 
 
 def figure_today(
-    view: str, rows: pd.DataFrame, dataset: Dataset, state: FilterState, *, fmt: str, permalink: str = ""
+    view: str,
+    rows: pd.DataFrame | Selection,
+    dataset: Dataset,
+    state: FilterState,
+    *,
+    fmt: str,
+    permalink: str = "",
 ) -> bytes:
     """`figure_bytes` cited as this version of the tool, generated today: what the CLI and the
     download buttons draw."""
@@ -192,7 +199,7 @@ def figure_today(
 
 def figure_bytes(
     view: str,
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | Selection,
     dataset: Dataset,
     state: FilterState,
     *,
@@ -210,8 +217,11 @@ def figure_bytes(
     sentence = state.describe(reference.country_names)
     members = state.members if view == "partnerships" else ""
     title = f"Member states of {members} (2018-2019)" if members else TITLES[view]
+    # The selected events stay in the engine: the figure asks it for counts and aggregates, so
+    # a figure of 10M rows never reads them into memory (a frame is opened as a selection).
+    rows = Selection.of(rows)
     total = dataset.result.rows_loaded
-    counts = f"{len(rows):,} of {total:,} event{'' if total == 1 else 's'}."
+    counts = f"{rows.count():,} of {total:,} event{'' if total == 1 else 's'}."
     words = Words(
         title=title,
         subtitle=f"{sentence} {counts}",
@@ -458,7 +468,9 @@ class _Marks:
     lats: list[float]
 
 
-def _map_figure(view: str, rows: pd.DataFrame, reference: Reference, words: Words, members: str) -> Figure:
+def _map_figure(
+    view: str, rows: pd.DataFrame | Selection, reference: Reference, words: Words, members: str
+) -> Figure:
     builders: dict[str, Callable] = {
         "summits": _summits_plan,
         "partnerships": _partnerships_plan,
@@ -678,19 +690,19 @@ def _cap(size: Callable[[int], float], most: int = 10**9) -> int:
     return lo
 
 
-def _summits_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dict:
+def _summits_plan(rows: pd.DataFrame | Selection, reference: Reference, members: str) -> dict:
     places = place_table(rows)
     markers = marker_table(places)
     legend = Legend([])
     notes: list[str] = []
-    unplaced = int(rows["lat"].isna().sum()) if len(rows) else 0
+    unplaced = rows.narrowed("lat IS NULL").count()
     if unplaced:
-        notes.append(f"{unplaced:,} of {len(rows):,} events name no place in the text and are not drawn.")
+        notes.append(f"{unplaced:,} of {rows.count():,} events name no place in the text and are not drawn.")
     message = ""
     if rows.empty:
         message = EMPTY_MESSAGE
     elif markers.empty:
-        message = f"None of these {plural(len(rows), 'event')} names a place: nothing to map."
+        message = f"None of these {plural(rows.count(), 'event')} names a place: nothing to map."
     if not markers.empty:
         legend.head("Kind of event (most frequent at the place)")
         for category in CATEGORIES:
@@ -738,7 +750,7 @@ def _summits_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dic
 # ----- partnerships --------------------------------------------------------------------------
 
 
-def _partnerships_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dict:
+def _partnerships_plan(rows: pd.DataFrame | Selection, reference: Reference, members: str) -> dict:
     legend = Legend([])
     russia = "Russia"
     fills: dict[str, tuple[int, int, int]] = {}
@@ -755,7 +767,7 @@ def _partnerships_plan(rows: pd.DataFrame, reference: Reference, members: str) -
         legend.add("note", "Member states as of 2018-2019 (geodata/organisation_members.csv).")
         message = ""  # membership does not depend on the filtered rows
     else:
-        counts = country_counts(rows) if len(rows) else pd.Series(dtype="int64")
+        counts = country_counts(rows) if rows.count() else pd.Series(dtype="int64")
         counts = counts[counts.index.isin(list(reference.iso3_codes))]
         fills = {c: COUNT_COLOURS[count_bin(int(n))] for c, n in counts.items()}
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], reference.country_names.get(kv[0], kv[0])))
@@ -763,7 +775,7 @@ def _partnerships_plan(rows: pd.DataFrame, reference: Reference, members: str) -
             (c, f"{reference.country_names.get(c, c)} {int(n)}") for c, n in ranked[:MAX_COUNTRY_LABELS]
         ]
         if not rows.empty and counts.empty:
-            message = f"None of these {plural(len(rows), 'event')} involves a country other than Russia."
+            message = f"None of these {plural(rows.count(), 'event')} involves a country other than Russia."
         legend.head("Events with Russia (participants or place)")
         for i, lower in enumerate(COUNT_BINS):
             upper = COUNT_BINS[i + 1] - 1 if i + 1 < len(COUNT_BINS) else None
@@ -813,14 +825,14 @@ def _great_circle(lon1: float, lat1: float, lon2: float, lat2: float) -> tuple[n
     return lons, lats
 
 
-def _flows_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dict:
-    flows = flow_table(rows, reference) if len(rows) else flow_table(rows.iloc[0:0], reference)
+def _flows_plan(rows: pd.DataFrame | Selection, reference: Reference, members: str) -> dict:
+    flows = flow_table(rows, reference)
     legend = Legend([])
     message = ""
     if rows.empty:
         message = EMPTY_MESSAGE
     elif flows.empty:
-        message = f"None of these {plural(len(rows), 'event')} names a partner to draw an arc to."
+        message = f"None of these {plural(rows.count(), 'event')} names a partner to draw an arc to."
     marks = _Marks([], [])
     arcs = []
     for r in flows.itertuples():
@@ -912,14 +924,14 @@ def _flows_plan(rows: pd.DataFrame, reference: Reference, members: str) -> dict:
 # ----- timeline ------------------------------------------------------------------------------
 
 
-def _timeline_figure(rows: pd.DataFrame, words: Words) -> Figure:
-    table = events_per_year(rows) if len(rows) else pd.DataFrame(columns=["year", "category", "events"])
+def _timeline_figure(rows: pd.DataFrame | Selection, words: Words) -> Figure:
+    table = events_per_year(rows) if rows.count() else pd.DataFrame(columns=["year", "category", "events"])
     legend = Legend([])
     notes = []
-    undated = int(rows["year_start"].isna().sum()) if len(rows) else 0
-    inferred = int(rows["date_inferred"].astype(bool).sum()) if len(rows) else 0
+    undated = rows.narrowed("year_start IS NULL").count()
+    inferred = rows.narrowed("coalesce(date_inferred, false)").count()
     if undated:
-        notes.append(f"{undated:,} of {len(rows):,} events are undated in the text and not on this chart.")
+        notes.append(f"{undated:,} of {rows.count():,} events are undated in the text and not on this chart.")
     if inferred:
         notes.append(f"{inferred:,} of these dates are inferred from context, not stated (date_inferred).")
     present = [c for c in CATEGORIES if c in set(table["category"])]
@@ -940,7 +952,7 @@ def _timeline_figure(rows: pd.DataFrame, words: Words) -> Figure:
     ax.xaxis.get_major_locator().set_params(integer=True)
     if table.empty:
         ax.set_axis_off()
-        message = EMPTY_MESSAGE if rows.empty else f"None of these {plural(len(rows), 'event')} is dated."
+        message = EMPTY_MESSAGE if rows.empty else f"None of these {plural(rows.count(), 'event')} is dated."
         _message(ax, message)
     else:
         wide = table.pivot_table(

@@ -41,6 +41,7 @@ import pandas as pd
 
 from dashboard import __version__
 from dashboard.dataset import Dataset
+from dashboard.engine import Selection
 from dashboard.export import export_columns, neutralise, to_csv_bytes, to_geojson_bytes
 from dashboard.filters import VIEWS, FilterState
 from dashboard.formatting import escape_commonmark
@@ -165,9 +166,14 @@ def permalink(page_url: str, state: FilterState) -> str:
     return f"{base}?{query}" if query else base
 
 
-def cited_sources(rows: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
-    """The sources rows of the articles `rows` cite, in article order."""
-    cited = set(rows["article"].dropna().astype(int))
+def cited_sources(rows: pd.DataFrame | Selection, sources: pd.DataFrame) -> pd.DataFrame:
+    """The sources rows of the articles `rows` cite, in article order (a selection is asked
+    for its distinct articles, never read whole)."""
+    if isinstance(rows, Selection):
+        articles = rows.query("SELECT DISTINCT article FROM sel WHERE article IS NOT NULL")["article"]
+    else:
+        articles = rows["article"].dropna()
+    cited = set(articles.astype(int))
     return sources[sources["article"].astype(int).isin(cited)].sort_values("article").reset_index(drop=True)
 
 
@@ -468,8 +474,15 @@ def _dictionary(schema: dict) -> list[str]:
     return lines
 
 
+def _flagged(rows: pd.DataFrame | Selection, flag: str) -> int:
+    """How many rows carry an inference flag (`flag` is a constant of INFERENCE_FLAGS)."""
+    if isinstance(rows, Selection):
+        return rows.narrowed(f'coalesce("{flag}", false)').count() if flag in rows.engine.columns else 0
+    return int(rows[flag].astype(bool).sum()) if flag in rows else 0
+
+
 def readme_text(
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | Selection,
     cited: pd.DataFrame,
     events_schema: dict,
     sources_schema: dict,
@@ -480,7 +493,7 @@ def readme_text(
     version: str,
 ) -> str:
     """The package's README.md. Every value from the data or the URL is escaped for Markdown."""
-    n, k = len(rows), len(cited)
+    n, k = (rows.count() if isinstance(rows, Selection) else len(rows)), len(cited)
     lines = [
         f"# {TOOL} data package",
         "",
@@ -536,7 +549,7 @@ def readme_text(
         "",
     ]
     for flag, note in INFERENCE_FLAGS.items():
-        count = int(rows[flag].astype(bool).sum()) if flag in rows else 0
+        count = _flagged(rows, flag)
         lines.append(
             f"- `{flag}` is `true` on {count} of these {n} rows; `{note}` then says what the text "
             "says and how the value follows from it."
@@ -589,7 +602,7 @@ def _zip(files: Mapping[str, bytes], generated: datetime.date) -> bytes:
 
 
 def package_files(
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | Selection,
     dataset: Dataset,
     state: FilterState,
     *,
@@ -635,7 +648,7 @@ def package_files(
 
 
 def data_package_bytes(
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | Selection,
     dataset: Dataset,
     state: FilterState,
     *,
@@ -648,7 +661,7 @@ def data_package_bytes(
     return _zip(files, generated)
 
 
-def write_package(rows: pd.DataFrame, context) -> bytes:
+def write_package(rows: pd.DataFrame | Selection, context) -> bytes:
     """`data_package_bytes` as a writer of the export registry (`export.FORMATS`): `context` is an
     `export.ExportContext` (dataset, state, permalink); dated today, versioned by `tool_version`."""
     return data_package_bytes(

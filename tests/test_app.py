@@ -550,3 +550,65 @@ def test_the_chart_width_from_the_browser_is_taken_only_as_a_finite_narrow_width
     assert got == width
     size = chart_size(got)
     assert min(size) >= 240 and math.isfinite(min_zoom(size))
+
+
+# ----- a table held in its Parquet cache (the large-table path) at toy size ------------------
+
+#: Every page and map mode, and an event asked for in the URL: the query params of the first
+#: run, then the views and pages visited one after another in the same session.
+PARQUET_VISITS = [
+    ({"event": "2019-04-25-vladivostok-putin-kim-summit"}, ["partnerships", "flows"]),
+    ({"categories": "summit"}, ["timeline", "data", "sources"]),
+]
+
+
+def _counts(at: AppTest) -> list[str]:
+    """What a page says about how many events it shows: every count in its captions, text and metrics."""
+    texts = [e.value for e in (*at.caption, *at.markdown, *at.subheader)] + [str(m.value) for m in at.metric]
+    return [t for t in texts if re.search(r"\d", t)]
+
+
+def _visit(params: dict, visits: list[str]) -> list[list[str]]:
+    """The counts each view shows, in turn: map modes by their control, pages by switching."""
+    at = run(params)
+    seen = [_counts(at)]
+    for visit in visits:
+        if visit in ("partnerships", "flows"):
+            at.segmented_control(key=KEYS.view).set_value(visit).run()
+        else:
+            at.switch_page(f"{PAGES}/{visit}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        seen.append(_counts(at))
+    seen.append(at.session_state[KEYS.page_context].dataset)
+    return seen
+
+
+@pytest.mark.parametrize(("params", "visits"), PARQUET_VISITS)
+def test_a_table_in_its_parquet_cache_serves_every_page_without_reading_its_rows(
+    tmp_path, monkeypatch, params, visits
+):
+    import shutil
+
+    import dashboard.dataset as dataset_module
+    from dashboard.dataset import DEFAULT_EVENTS, ENV_CACHE
+
+    # The same table twice: first under the cache threshold (held in memory), then cached.
+    for name in ("framed", "parquet"):
+        (tmp_path / name).mkdir()
+        shutil.copy(DEFAULT_EVENTS, tmp_path / name / "events.csv")
+    monkeypatch.setenv(ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setenv(ENV_EVENTS, str(tmp_path / "framed" / "events.csv"))
+    *framed, in_memory = _visit(params, visits)
+    assert in_memory.parquet is None and all(framed)
+
+    monkeypatch.setattr(dataset_module, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(dataset_module, "LAZY_MIN_ROWS", 0)
+
+    def never(self):
+        raise AssertionError("a page read every row of a Parquet-backed table into memory")
+
+    monkeypatch.setattr(dataset_module._LazyLoad, "__call__", never)
+    monkeypatch.setenv(ENV_EVENTS, str(tmp_path / "parquet" / "events.csv"))
+    *cached, dataset = _visit(params, visits)
+    assert dataset.parquet is not None and dataset.loaded is None
+    assert cached == framed

@@ -448,3 +448,29 @@ def test_a_bad_row_late_in_a_table_restarts_the_cache_build_with_the_exact_reade
     assert str(built.result.problems[0]) == "events.csv:42: -: expected 20 fields, found 2"
     assert not list((tmp_path / "c").glob(".*.tmp"))
     assert ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c").from_cache
+
+
+def test_a_tables_digest_is_remembered_by_its_identity_and_forgotten_on_any_change(tmp_path, monkeypatch):
+    path, folder = tmp_path / "events.csv", tmp_path / "cache"
+    path.write_bytes(b"abc")
+    # Just written: its ctime is within DIGEST_SETTLE_NS, so a write in the same tick could hide.
+    assert ds._content_digest(path, folder) == hashlib.sha256(b"abc").hexdigest()
+    assert not folder.exists() or not list(folder.glob("*.digest.json"))
+    monkeypatch.setattr(ds, "DIGEST_SETTLE_NS", 0)
+    assert ds._content_digest(path, folder) == hashlib.sha256(b"abc").hexdigest()
+    (memo,) = folder.glob("*.digest.json")
+    reads = []
+    real = ds._sha256_file
+    monkeypatch.setattr(ds, "_sha256_file", lambda p, progress=None: reads.append(p) or real(p, progress))
+    assert ds._content_digest(path, folder) == hashlib.sha256(b"abc").hexdigest() and reads == []
+    # A same-size edit with its mtime put back still changes the ctime: hashed again.
+    before = path.stat()
+    time.sleep(0.01)
+    path.write_bytes(b"abd")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert ds._content_digest(path, folder) == hashlib.sha256(b"abd").hexdigest() and len(reads) == 1
+    # A memo edited to vouch for other content no longer matches its own digest: ignored.
+    record = json.loads(memo.read_text())
+    record["sha256"] = "0" * 64
+    memo.write_text(json.dumps(record))
+    assert ds._content_digest(path, folder) == hashlib.sha256(b"abd").hexdigest() and len(reads) == 2

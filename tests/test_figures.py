@@ -221,3 +221,28 @@ def test_size_legend_never_shows_two_equal_marks_for_different_counts(largest, e
     assert [text for _, text in samples] == expected
     sizes = [fg.marker_radius_pt(n) for n, _ in samples]
     assert sizes == sorted(set(sizes))
+
+
+@pytest.fixture(scope="module")
+def parquet_engine(shipped, tmp_path_factory):
+    """The shipped table in a Parquet file, behind its own engine, as a large table is."""
+    from dashboard.engine import Engine
+
+    path = tmp_path_factory.mktemp("figures") / "events.parquet"
+    frame = shipped.events.copy()
+    frame.attrs = {}
+    frame.to_parquet(path, index=False)
+    return Engine.from_parquet(path)
+
+
+@pytest.mark.parametrize("view", fg.FIGURE_VIEWS)
+@pytest.mark.parametrize("state", [FilterState()], ids=["all"])
+def test_a_figure_from_the_engine_is_the_figure_of_the_frame(shipped, parquet_engine, view, state):
+    """The download buttons hand the figure the page's selection: it asks the engine for counts
+    and aggregates and never reads the rows, and draws exactly what the frame gives."""
+    from dashboard.engine import Selection
+
+    where, params = state.where(parquet_engine)
+    selection = Selection(parquet_engine, where, tuple(params))
+    from_engine = svg_text(render(view, selection, shipped, state))
+    assert from_engine == svg_text(render(view, state.apply(shipped.events), shipped, state))

@@ -332,3 +332,19 @@ def test_date_pattern_is_date_re_with_calendar_ranges(text, valid):
     assert bool(re.fullmatch(DATE_PATTERN, text)) is valid
     if valid:
         assert DATE_RE.match(text)
+
+
+@pytest.mark.parametrize("state", [FilterState(), FilterState(categories=("trade",))], ids=["all", "trade"])
+def test_a_package_from_the_engine_is_the_package_of_the_frame(shipped, state, tmp_path):
+    """The Data page hands the package its selection: counted, cited and read in batches from a
+    Parquet file, never as one frame, it holds exactly the bytes the frame gives."""
+    from dashboard.engine import Engine, Selection
+
+    path = tmp_path / "events.parquet"
+    frame = shipped.events.copy()
+    frame.attrs = {}
+    frame.to_parquet(path, index=False)
+    engine = Engine.from_parquet(path)
+    where, args = state.where(engine)
+    selection = Selection(engine, where, tuple(args))
+    assert build(selection, shipped, state) == build(state.apply(shipped.events), shipped, state)

@@ -1,9 +1,9 @@
 """What every page receives: the dataset, the filter state and the events it selects.
 
 The selected events stay in the engine (`dashboard.engine.Selection`): a page asks them for a
-count, aggregates and a page of rows. `rows` materialises every selected event as one frame;
-only what is not pushed down to the engine reads it (a figure or file download, when clicked),
-and it is worked out at most once per run.
+count, aggregates and a page of rows, and the downloads ask it too (figures its counts and
+aggregates, CSV and GeoJSON its rows in batches). `rows` materialises every selected event as
+one frame, at most once per run; no page reads it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class PageContext:
 
     @cached_property
     def rows(self) -> pd.DataFrame:
-        """Every selected event as a frame: for the downloads only (built when clicked)."""
+        """Every selected event as a frame (read from the engine when first asked; no page asks)."""
         return self.selection.rows()
 
     @property

@@ -20,8 +20,8 @@ from dashboard.ui.context import PageContext
 def _figure(view: str, ctx: PageContext, state: FilterState, fmt: str, link: str) -> bytes:
     from dashboard.figures import figure_today  # matplotlib: loaded on the first click only
 
-    # The rows are read from the engine on the click, not on every rerun.
-    return figure_today(view, ctx.rows, ctx.dataset, state, fmt=fmt, permalink=link)
+    # Drawn on the click from the engine's counts and aggregates: the rows are never read.
+    return figure_today(view, ctx.selection, ctx.dataset, state, fmt=fmt, permalink=link)
 
 
 def figure_buttons(
