@@ -118,8 +118,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 # ----- workers (each runs in its own process) ---------------------------------------------
 
 
-def worker_apptest(app: str, params: str, page: str, steps: int) -> dict:
-    """First run and reruns after filter changes of one app and view, in this fresh process."""
+def _first_run(app: str, params: str, page: str):
+    """An AppTest of `app` at these URL parameters (JSON) and page, run once: (it, seconds)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(app, default_timeout=600)
@@ -132,6 +132,12 @@ def worker_apptest(app: str, params: str, page: str, steps: int) -> dict:
     first = time.perf_counter() - t
     if at.exception:
         raise RuntimeError([e.value for e in at.exception])
+    return at, first
+
+
+def worker_apptest(app: str, params: str, page: str, steps: int) -> dict:
+    """First run and reruns after filter changes of one app and view, in this fresh process."""
+    at, first = _first_run(app, params, page)
     reruns = []
     for value in FILTER_STEPS[:steps]:
         t = time.perf_counter()
@@ -234,20 +240,9 @@ def worker_read_csv(path: str) -> dict:
 def worker_app(path: str, cache: str, params: str, page: str) -> dict:
     """The app over `path` in this fresh process: first run, reruns after filter changes, the
     deck's bytes (a map view), peak RSS; the dataset's rows must never be read into memory."""
-    from streamlit.testing.v1 import AppTest
-
     os.environ["SUMMIT_ATLAS_EVENTS"] = path
     os.environ["SUMMIT_ATLAS_CACHE"] = cache
-    at = AppTest.from_file(str(APP), default_timeout=600)
-    for key, value in json.loads(params).items():
-        at.query_params[key] = value
-    if page:
-        at.switch_page(f"{PAGES}/{page}.py")
-    t = time.perf_counter()
-    at.run()
-    first = time.perf_counter() - t
-    if at.exception:
-        raise RuntimeError([e.value for e in at.exception])
+    at, first = _first_run(str(APP), params, page)
     decks = at.get("deck_gl_json_chart")
     deck_bytes = len(decks[0].proto.json.encode()) if decks else 0
     reruns = []

@@ -67,8 +67,7 @@ MIN_ZOOM = round(math.log2(MAP_WIDTH / viewport.TILE), 3)
 #: A chart narrower than MAP_WIDTH (an 800 px window with the sidebar open, 1000 px with it
 #: closed) is fitted to its own width, as the browser measured it, and drawn at most as tall as
 #: wide: deck.gl never lets the world be shorter than the chart, and at MIN_ZOOM the world is
-#: MAP_WIDTH wide, so only such a chart can show a world-spanning selection whole.
-NARROW_HEIGHT = (240, MAP_HEIGHT)
+#: MAP_WIDTH wide, so only such a chart can show a world-spanning selection whole (`chart_size`).
 #: Narrowest chart width taken from the browser: below it the page is unusable anyway, and a
 #: bogus report (0, negative, huge) cannot make a degenerate view.
 MIN_CHART_WIDTH = 240
@@ -86,8 +85,7 @@ def chart_size(measured_width: float | None = None) -> tuple[float, float]:
     if measured_width is None or not math.isfinite(measured_width) or measured_width >= MAP_WIDTH:
         return BAND
     width = max(int(measured_width), MIN_CHART_WIDTH)
-    low, high = NARROW_HEIGHT
-    return (width, min(max(width, low), high))
+    return (width, min(width, MAP_HEIGHT))
 
 
 def min_zoom(size: tuple[float, float]) -> float:
@@ -641,7 +639,7 @@ def build_deck(
     *,
     members: str = "",
     tiles: bool = False,
-    size: tuple[float, float] = (FIT_WIDTH, MAP_HEIGHT),
+    size: tuple[float, float] = BAND,
 ) -> tuple[CompactDeck, list[LegendItem]]:
     """The whole deck for one map view, with its legend."""
     deck, overlay = build_deck_and_overlay(view, events, reference, members=members, tiles=tiles, size=size)
@@ -655,7 +653,7 @@ def build_deck_and_overlay(
     *,
     members: str = "",
     tiles: bool = False,
-    size: tuple[float, float] = (FIT_WIDTH, MAP_HEIGHT),
+    size: tuple[float, float] = BAND,
 ) -> tuple[CompactDeck, Overlay]:
     """The deck, and what the page shows beside it (legend, names, the opening view)."""
     builders = {
@@ -688,7 +686,7 @@ def build_deck_and_overlay(
     return deck, overlay
 
 
-def whole_width(view: View, size: tuple[float, float] = (FIT_WIDTH, MAP_HEIGHT)) -> float:
+def whole_width(view: View, size: tuple[float, float] = BAND) -> float:
     """The chart width a view fitted to `size` is whole in: that width, except a world-spanning
     selection in the band, which opens at MIN_ZOOM and is whole in the chart of a 1400x900 page
     (MAP_WIDTH)."""

@@ -57,13 +57,13 @@ from dashboard.importers.common import (
     Progress,
     SeenIds,
     cut,
+    finish,
     iso_names,
     iso_numeric,
     load_crosswalk,
     max_length,
     parse_numbers,
     slug,
-    sources_frame,
 )
 from dashboard.lists import join_list
 from dashboard.reading import show_value
@@ -150,18 +150,16 @@ def convert(
     report.flush()
     while hashed.read(1 << 20):  # hash to the end even if the header was unusable
         pass
-    report.sha256, report.size = hashed.digest.hexdigest(), hashed.bytes_read
-    sources = sources_frame(
+    return finish(
+        report,
+        hashed,
         file_name=name,
         dataset=DATASET,
         publisher=PUBLISHER,
-        sha256=report.sha256,
-        size=report.size,
         evidence="the record's own `notes` field, verbatim (cut to 200 characters at a word boundary "
         "where longer)",
         command=command,
     )
-    return ImportResult(report, sources)
 
 
 def _read_batches(text, report: ImportReport):
@@ -272,20 +270,14 @@ class _Converter:
             lambda i: f"{show_value(df['event_date'].iat[i])} is not a date (YYYY-MM-DD or 'DD Month YYYY')",
             "bad date",
         )
-        precision = df["time_precision"].str.strip()
-        drop(
-            ~precision.isin(list(TIME_PRECISION)).to_numpy(),
-            "time_precision",
-            lambda i: f"{show_value(precision.iat[i])} is not 1, 2 or 3",
-            "bad precision",
-        )
-        geo_precision = df["geo_precision"].str.strip()
-        drop(
-            ~geo_precision.isin(list(GEO_PRECISION)).to_numpy(),
-            "geo_precision",
-            lambda i: f"{show_value(geo_precision.iat[i])} is not 1, 2 or 3",
-            "bad precision",
-        )
+        for column, codes in (("time_precision", TIME_PRECISION), ("geo_precision", GEO_PRECISION)):
+            values = df[column].str.strip()
+            drop(
+                ~values.isin(list(codes)).to_numpy(),
+                column,
+                lambda i, v=values: f"{show_value(v.iat[i])} is not 1, 2 or 3",
+                "bad precision",
+            )
 
         lat, lon = parse_numbers(df["latitude"]), parse_numbers(df["longitude"])
         bad_lat = ~((lat >= -90) & (lat <= 90))

@@ -428,6 +428,13 @@ def sources_frame(
     return pd.DataFrame([row], columns=list(schema.SOURCE_COLUMNS))
 
 
+def finish(report: ImportReport, hashed: HashingReader, **source: str) -> ImportResult:
+    """The end of every import: the file's digest and size on the report, and its sources row
+    (`sources_frame`'s fields other than the digest and size)."""
+    report.sha256, report.size = hashed.digest.hexdigest(), hashed.bytes_read
+    return ImportResult(report, sources_frame(sha256=report.sha256, size=report.size, **source))
+
+
 def sources_bytes(frame: pd.DataFrame) -> bytes:
     """sources.csv as `load_sources` reads it; text cells neutralised as exports are."""
     buffer = io.StringIO(newline="")

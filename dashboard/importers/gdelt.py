@@ -52,10 +52,10 @@ from dashboard.importers.common import (
     Progress,
     SeenIds,
     cut,
+    finish,
     load_crosswalk,
     max_length,
     parse_numbers,
-    sources_frame,
 )
 from dashboard.lists import join_list
 from dashboard.reading import show_value
@@ -163,17 +163,15 @@ def convert(
         report.country_from_point[FIPS_NOTE] = report.rows_written
     if report.rows_read == 0 and not report.fatal:
         report.fatal = "the file is empty"
-    report.sha256, report.size = hashed.digest.hexdigest(), hashed.bytes_read
-    sources = sources_frame(
+    return finish(
+        report,
+        hashed,
         file_name=name,
         dataset=DATASET,
         publisher=PUBLISHER,
-        sha256=report.sha256,
-        size=report.size,
         evidence="the record's own SOURCEURL with its CAMEO event code",
         command=command,
     )
-    return ImportResult(report, sources)
 
 
 def _blocks(stream: HashingReader):

@@ -112,6 +112,14 @@ def test_the_opening_view_contains_every_drawn_marker_where_deck_gl_draws_it(ser
         )
 
 
+def _assert_all_drawn_inside(spec: dict, box: dict) -> None:
+    """Every point the deck draws lies inside the chart's box at the opening view."""
+    view = opening_view(spec)
+    for lon, lat in drawn_points(spec):
+        x, y = project(lon, lat, view, box["width"], box["height"])
+        assert 0 <= x <= box["width"] and 0 <= y <= box["height"], (lon, lat, x, y)
+
+
 def _narrow_spec(params: dict[str, str], chart_width: float) -> tuple[dict, tuple[float, float]]:
     """The deck the page builds once the browser has reported this chart width (the width
     probe rounds down to 4 px), made by the same pure functions the page calls."""
@@ -147,12 +155,9 @@ def test_at_800_px_with_the_sidebar_open_the_opening_view_is_whole(server, page_
     assert box["width"] < FIT_WIDTH, box  # narrower than the band: the case this is about
     spec, size = _narrow_spec(params, box["width"])
     assert round(box["height"]) == size[1], (box, size)
-    view = opening_view(spec)
-    for lon, lat in drawn_points(spec):
-        x, y = project(lon, lat, view, box["width"], box["height"])
-        assert 0 <= x <= box["width"] and 0 <= y <= box["height"], (lon, lat, x, y)
+    _assert_all_drawn_inside(spec, box)
     for marker in next((layer["data"] for layer in spec["layers"] if layer["id"] == "places"), []):
-        x, y = project(*marker["position"], view, box["width"], box["height"])
+        x, y = project(*marker["position"], opening_view(spec), box["width"], box["height"])
         r, g, b, _ = _pixel_rgb(page, x, y)
         want = marker["color"][:3]
         assert max(abs(r - want[0]), abs(g - want[1]), abs(b - want[2])) < 60, (marker["place"], (r, g, b))
@@ -284,8 +289,5 @@ def test_the_map_row_wraps_rather_than_squeezing_the_map(server, page_at, width,
         box = page.locator(CHART).bounding_box()
         spec, size = _narrow_spec(params, box["width"])
         assert round(box["height"]) == size[1], (box, size)
-        view = opening_view(spec)
-        for lon, lat in drawn_points(spec):
-            x, y = project(lon, lat, view, box["width"], box["height"])
-            assert 0 <= x <= box["width"] and 0 <= y <= box["height"], (lon, lat, x, y)
+        _assert_all_drawn_inside(spec, box)
     screenshot(page, f"map-{width}-row-" + ("-".join(params.values()) or "all"))
