@@ -58,6 +58,7 @@ from dashboard.filters import Vocabulary
 from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference, views_order
 from dashboard.lists import split_list
 from dashboard.schema import EVENT_COLUMNS
+from dashboard.signing import cache_key, sign, verifies
 from dashboard.timespan import year_counts
 
 ENV_EVENTS = "SUMMIT_ATLAS_EVENTS"
@@ -242,7 +243,7 @@ def build_dataset(
         if digest is not None:
             entry = _CacheEntry.make(digest, label, reference, sources, folder)
             report(0.05, f"Opening the checked copy of {label}…")
-            opened, why = _open_cache(entry, reference, articles)
+            opened, why = _open_cache(entry, reference, articles, report)
             if opened is not None:
                 report(1.0, f"{label}: {opened.result.rows_loaded:,} events ready")
                 return Dataset(
@@ -449,14 +450,17 @@ class _Opened(NamedTuple):
     load: Callable[[], pd.DataFrame] | None
 
 
-def _open_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[int]):
+def _open_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[int], report: Progress):
     """The cached table and "", or None and why the entry is not served ("" when there is
     simply no entry).
 
-    A table under LAZY_MIN_ROWS is read and checked in memory (`_read_verified`). A larger one
-    is verified where it lies: its SHA-256 streamed, its schema read from the footer, and the
-    invariants of a checked table asked of DuckDB (`_check_parquet`), in bounded memory; its
-    rows are read only when a view asks for them, and verified again then.
+    A sidecar signed under this user's key (`signing.py`) vouches that its table passed the
+    full check: only the Parquet file's SHA-256 is verified then. Otherwise the table is
+    checked in full: under LAZY_MIN_ROWS it is read and checked in memory (`_read_verified`);
+    a larger one is verified where it lies, its SHA-256 streamed and the invariants of a checked
+    table asked of DuckDB (`_check_parquet`), in bounded memory; once that passes, the sidecar
+    is signed so the next reopen is quick. A large table's rows are read only when a view asks
+    for them, and verified again then.
     """
     if not entry.parquet.exists() and not entry.sidecar.exists():
         return None, ""
@@ -464,38 +468,58 @@ def _open_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[in
         meta = _check_sidecar(entry)
         extra = tuple(meta["extra_columns"])
         problems = tuple(Problem(**p) for p in meta["problems"])
+        key = cache_key(entry.parquet.parent, create=True)
+        signed = verifies(key, _signed_part(meta), meta.get("signature"))
         if meta["rows"] < LAZY_MIN_ROWS:
-            enriched = _read_verified(entry.parquet, meta, reference, articles)
+            enriched = _read_verified(entry.parquet, meta, reference, articles, checked=signed)
             result = LoadResult(_schema_frame(enriched, extra), problems, meta["rows_read"], extra)
-            return _Opened(result, enriched, None), ""
-        if not entry.parquet.is_file():
-            raise _CacheMiss("its Parquet file is missing")
-        # The file's SHA-256 and its invariants, side by side (hashlib and DuckDB both release
-        # the GIL); neither result is used unless both pass.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-digest") as pool:
-            hashing = pool.submit(_sha256_file, entry.parquet)
-            failure: Exception | None = None
-            try:
-                _check_parquet(entry.parquet, meta, reference, articles)
-            except Exception as exc:  # reported after the digest: a changed file says so first
-                failure = exc
-            try:
-                digest = hashing.result()
-            except FileNotFoundError:
-                raise _CacheMiss("its Parquet file is missing") from None
-            if digest != meta["parquet_sha256"]:
-                raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
-            if failure is not None:
-                raise failure
+            opened = _Opened(result, enriched, None)
+        else:
+            _verify_in_place(entry.parquet, meta, reference, articles, report, checked=signed)
+            load = _LazyLoad(entry.parquet, meta, reference, articles)
+            result = LoadResult(
+                lambda: _schema_frame(load(), extra), problems, meta["rows_read"], extra, meta["rows"]
+            )
+            opened = _Opened(result, None, load)
     except _CacheMiss as exc:
         return None, str(exc)
     except Exception as exc:  # an untrusted file: whatever a reader raises on it is a miss
         return None, f"{type(exc).__name__}: {str(exc)[:200]}"
-    load = _LazyLoad(entry.parquet, meta, reference, articles)
-    result = LoadResult(
-        lambda: _schema_frame(load(), extra), problems, meta["rows_read"], extra, meta["rows"]
-    )
-    return _Opened(result, None, load), ""
+    if key is not None and not signed:
+        _sign_in_place(entry, meta, key)
+    return opened, ""
+
+
+def _verify_in_place(
+    path: Path, meta: dict, reference: Reference, articles: frozenset[int], report: Progress, *, checked: bool
+) -> None:
+    """A large entry's Parquet file checked where it lies: its SHA-256 against the sidecar's
+    and, unless the sidecar's signature vouches for them (`checked`), its invariants."""
+    if not path.is_file():
+        raise _CacheMiss("its Parquet file is missing")
+    share = 0.9 if checked else 0.3
+
+    def hashed(done: int, total: int) -> None:
+        report(0.05 + share * done / total, "Verifying the checked copy's bytes…")
+
+    # The file's SHA-256 and its invariants, side by side (hashlib and DuckDB both release
+    # the GIL); neither result is used unless both pass.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-digest") as pool:
+        hashing = pool.submit(_sha256_file, path, None if not checked else hashed)
+        failure: Exception | None = None
+        if not checked:
+            try:
+                _check_parquet(path, meta, reference, articles, report)
+            except Exception as exc:  # reported after the digest: a changed file says so first
+                failure = exc
+        try:
+            digest = hashing.result()
+        except FileNotFoundError:
+            raise _CacheMiss("its Parquet file is missing") from None
+        if digest != meta["parquet_sha256"]:
+            raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
+        if failure is not None:
+            raise failure
 
 
 def _schema_frame(enriched: pd.DataFrame, extra: tuple[str, ...]) -> pd.DataFrame:
@@ -505,8 +529,11 @@ def _schema_frame(enriched: pd.DataFrame, extra: tuple[str, ...]) -> pd.DataFram
     return frame
 
 
-def _read_verified(path: Path, meta: dict, reference: Reference, articles: frozenset[int]) -> pd.DataFrame:
-    """The cached frame, read from bytes whose SHA-256 matched the sidecar's and checked."""
+def _read_verified(
+    path: Path, meta: dict, reference: Reference, articles: frozenset[int], *, checked: bool = False
+) -> pd.DataFrame:
+    """The cached frame, read from bytes whose SHA-256 matched the sidecar's, and checked
+    unless its signed sidecar vouches that it was (`checked`)."""
     try:
         blob = path.read_bytes()
     except FileNotFoundError:
@@ -517,7 +544,8 @@ def _read_verified(path: Path, meta: dict, reference: Reference, articles: froze
     # a BufferReader lets pyarrow read them in place, on all cores.
     enriched = pd.read_parquet(pa.BufferReader(blob))
     del blob
-    _check_frame(enriched, meta, reference, articles)
+    if not checked:
+        _check_frame(enriched, meta, reference, articles)
     # The file holds its batches in the order they were read, each in the views' order.
     order = views_order(enriched)
     if (order != np.arange(len(order))).any():
@@ -567,6 +595,8 @@ def _check_sidecar(entry: _CacheEntry) -> dict:
             raise _CacheMiss(f"its sidecar lacks {key!r} or it is not a {kind.__name__}")
     if _sidecar_digest(meta) != meta["sidecar_sha256"]:
         raise _CacheMiss("its sidecar's content differs from its recorded SHA-256")
+    if not isinstance(meta.get("signature", ""), str):
+        raise _CacheMiss("its sidecar's signature is not text")
     if meta["key"] != entry.key:
         raise _CacheMiss("its sidecar was written for other content, reference data or version")
     if not _SHA256_RE.match(meta["parquet_sha256"]):
@@ -603,6 +633,35 @@ _BOOL_COLUMNS = frozenset(schema.BOOLEAN_COLUMNS)
 def _sidecar_digest(meta: dict) -> str:
     """SHA-256 of the sidecar's content less this digest: a damaged sidecar cannot vouch for data."""
     return hashlib.sha256(_json_bytes({k: v for k, v in meta.items() if k != "sidecar_sha256"})).hexdigest()
+
+
+def _signed_part(meta: dict) -> dict:
+    """What a sidecar's signature covers: all it holds but the signature and its own digest."""
+    return {k: v for k, v in meta.items() if k not in ("sidecar_sha256", "signature")}
+
+
+def _sealed(meta: dict, key: bytes | None) -> dict:
+    """The sidecar `meta` with its signature (when there is a key) and its digest filled in."""
+    sealed = _signed_part(meta)
+    if key is not None:
+        sealed["signature"] = sign(key, sealed)
+    sealed["sidecar_sha256"] = _sidecar_digest(sealed)
+    return sealed
+
+
+def _sign_in_place(entry: _CacheEntry, meta: dict, key: bytes) -> None:
+    """Sign an entry that has just passed the full check (one written before there was a key,
+    or under another); best effort: an entry left unsigned is only checked in full next time."""
+    temporary: list[Path] = []
+    with contextlib.suppress(OSError):
+        try:
+            temp = _temporary(entry.sidecar.parent, entry.sidecar.name, temporary)
+            temp.write_bytes(_json_bytes(_sealed(meta, key)))
+            os.replace(temp, entry.sidecar)
+        finally:
+            for leftover in temporary:
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
 
 
 def _check_frame(frame: pd.DataFrame, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
@@ -755,7 +814,9 @@ _DERIVED_YEARS = ("year_start", "year_end")
 _SQL_YEAR = "TRY_CAST(NULLIF(substr({}, 1, 4), '') AS BIGINT)"
 
 
-def _check_parquet(path: Path, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
+def _check_parquet(
+    path: Path, meta: dict, reference: Reference, articles: frozenset[int], report: Progress | None = None
+) -> None:
     """`_check_frame` for a Parquet file left where it lies: its footer's schema and row count,
     then a few DuckDB scans over the file (a few columns each, bounded memory):
     - the rows failing any per-row test (ids' form, numbers, derived years, the checker's row
@@ -769,6 +830,10 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
       ids themselves are grouped to name the duplicate.
     """
     import duckdb
+
+    def step(fraction: float, what: str) -> None:
+        if report is not None:
+            report(fraction, f"Checking the cached copy: {what}…")
 
     footer = pq.read_metadata(path)
     _check_types(footer.schema.to_arrow_schema().empty_table().to_pandas(), meta)
@@ -828,12 +893,14 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
     with duckdb.connect() as con, tempfile.TemporaryDirectory(prefix="summit-atlas-check-") as spill:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'; SET temp_directory = $dir", {"dir": spill})
         row = None
+        step(0.1, "every row's values and rules")
         if con.execute(screen, params).fetchone()[0]:
             row = con.execute(f"SELECT {counts}, {firsts} FROM read_parquet($path)", params).fetchone()
             # The derived years are reported after the dates they derive from, as `_check_values` does.
             for i, (col, what, _test) in enumerate(tests):
                 if row[i] and col not in _DERIVED_YEARS:
                     raise _CacheMiss(f"{col} {row[len(tests) + i]!r} {what}")
+        step(0.6, "the codes in use")
         found = con.execute(distinct, {"path": str(path)}).fetchone()
         for j, (col, (ok, what)) in enumerate(allowed.items()):
             for value in found[j] or ():
@@ -850,10 +917,12 @@ def _check_parquet(path: Path, meta: dict, reference: Reference, articles: froze
                 if hit is not None:
                     raise _CacheMiss(f"{col} of {hit!r} {what}")
             raise _CacheMiss("a row fails a check of a checked table")  # not reached: the screen agrees
+        step(0.7, "country names")
         names_ok = _names_match(reference)
         for code, name, continent in con.execute(triples, {"path": str(path)}).fetchall():
             if not names_ok(code, name, continent):
                 raise _CacheMiss(f"country_name {name!r} / continent {continent!r} do not belong to {code!r}")
+        step(0.75, "that every event id is unique")
         if con.execute(hashes, {"path": str(path)}).fetchone()[0] != footer.num_rows:
             twice = con.execute(
                 "SELECT event_id FROM read_parquet($path) GROUP BY event_id HAVING count(*) > 1 LIMIT 1",
@@ -955,7 +1024,6 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
         staged = sink.path
         report(0.95, f"Saving the checked table for next time ({sink.rows:,} events)…")
         meta = {
-            "sidecar_sha256": "",
             "key": entry.key,
             "parquet_sha256": _sha256_file(staged),
             "rows": sink.rows,
@@ -964,7 +1032,8 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
             "extra_columns": list(result.extra_columns),
             "problems": [asdict(p) for p in result.problems],
         }
-        meta["sidecar_sha256"] = _sidecar_digest(meta)
+        # Signed: this entry has just been checked in full, so a reopen need not check it again.
+        meta = _sealed(meta, cache_key(folder, create=True))
         sidecar_tmp = _temporary(folder, entry.sidecar.name, temporary)
         sidecar_tmp.write_bytes(_json_bytes(meta))
         os.replace(staged, entry.parquet)

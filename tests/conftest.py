@@ -15,9 +15,25 @@ from shapely.geometry import box
 from dashboard.data import load_events
 from dashboard.geo import Reference, enrich, load_reference
 from dashboard.schema import EVENT_COLUMNS
+from dashboard.signing import ENV_KEY
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_DIR = Path(os.environ.get("SUMMIT_ATLAS_SEEDS", REPO.parent / "shared" / "seeds"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_key_of_the_session(tmp_path_factory):
+    """The cache's signing key (dashboard/signing.py) lives in a folder of this run, never in
+    the user's own config: tests (and the servers they start) never read or write that."""
+    folder = tmp_path_factory.mktemp("key")
+    folder.chmod(0o700)
+    saved = os.environ.get(ENV_KEY)
+    os.environ[ENV_KEY] = str(folder / "cache.key")
+    yield
+    if saved is None:
+        os.environ.pop(ENV_KEY, None)
+    else:
+        os.environ[ENV_KEY] = saved
 
 
 def tiny_reference() -> Reference:

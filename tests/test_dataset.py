@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import dataset as ds
+from dashboard import signing
 from dashboard.data import DEFAULT_EVENTS, load_sources
 from dashboard.export import to_geojson_bytes
 from tests.conftest import REPO, row, table_bytes
@@ -474,3 +475,92 @@ def test_a_tables_digest_is_remembered_by_its_identity_and_forgotten_on_any_chan
     record["sha256"] = "0" * 64
     memo.write_text(json.dumps(record))
     assert ds._content_digest(path, folder) == hashlib.sha256(b"abd").hexdigest() and len(reads) == 2
+
+
+# ----- a signed sidecar: reopening checks the bytes, not the rows again (dashboard/signing.py) -----
+
+
+def _count_checks(monkeypatch) -> list[str]:
+    """Record each full check of a cached table (the in-memory one and DuckDB's)."""
+    calls: list[str] = []
+    for name in ("_check_frame", "_check_parquet"):
+        real = getattr(ds, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(ds, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_a_signed_entry_reopens_without_checking_its_rows_again(cached, lazy, monkeypatch):
+    if lazy:
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, _parquet, sidecar = cached
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    assert signing.verifies(signing.cache_key(sidecar.parent), ds._signed_part(meta), meta["signature"])
+    calls = _count_checks(monkeypatch)
+    again = load()
+    assert again.from_cache and again.notices == () and calls == []
+    assert again.result.rows_loaded == first.result.rows_loaded
+    assert again.result.problems == first.result.problems
+    if not lazy:  # (a large table's rows are checked again when read: not asked here)
+        pd.testing.assert_frame_equal(again.events, first.events)
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_an_entry_signed_under_another_key_is_checked_in_full_then_signed_under_ours(
+    cached, lazy, monkeypatch
+):
+    if lazy:
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    _first, load, _parquet, sidecar = cached
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    sidecar.write_bytes(ds._json_bytes(ds._sealed(meta, b"another user's key, 32 bytes!!!")))
+    calls = _count_checks(monkeypatch)
+    assert load().from_cache and len(calls) == 1  # checked in full, served
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    assert signing.verifies(signing.cache_key(sidecar.parent), ds._signed_part(meta), meta["signature"])
+    assert load().from_cache and len(calls) == 1  # and quick from then on
+
+
+def test_a_signed_sidecar_never_vouches_for_other_bytes(cached, monkeypatch):
+    """The signature covers the Parquet file's SHA-256: edited rows are a miss, signed or not."""
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, _sidecar = cached
+    edit_row(parquet, "lat", 91.0)
+    assert_rebuilt(load(), first, "the Parquet file's SHA-256 differs")
+
+
+def test_without_a_usable_key_every_reopen_is_checked_in_full(table, tmp_path, tiny_ref, monkeypatch):
+    """A key inside the cache folder protects nothing: it is never made nor used."""
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    folder = tmp_path / "c"
+    monkeypatch.setenv(signing.ENV_KEY, str(folder / "cache.key"))
+    sources, problems = load_sources()
+    ds.build_dataset(table, tiny_ref, sources, problems, cache_dir=folder)
+    (sidecar,) = folder.glob("*.json")
+    assert "signature" not in json.loads(sidecar.read_text(encoding="utf-8"))
+    calls = _count_checks(monkeypatch)
+    steps: list[str] = []
+    for _ in range(2):
+        again = ds.build_dataset(
+            table, tiny_ref, sources, problems, cache_dir=folder, progress=lambda f, t: steps.append(t)
+        )
+        assert again.from_cache
+    assert calls == ["_check_parquet", "_check_parquet"]
+    assert not (folder / "cache.key").exists()
+    # A full check of a large table says what it is doing (issue #12: a progress bar on every step).
+    assert any(t.startswith("Checking the cached copy: ") for t in steps)
+
+
+def test_a_sidecar_whose_signature_is_not_text_is_a_miss(cached):
+    first, load, _parquet, sidecar = cached
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    meta["signature"] = 7
+    meta["sidecar_sha256"] = ds._sidecar_digest(meta)
+    sidecar.write_bytes(ds._json_bytes(meta))
+    assert_rebuilt(load(), first, "its sidecar's signature is not text")

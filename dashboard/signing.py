@@ -1,0 +1,114 @@
+"""Who may vouch that a cached table was checked: a secret key of this user's, kept outside the cache.
+
+The Parquet cache (`dataset.py`) lives in a folder that may be shared, synced or writable by
+others, so its content is untrusted: without more, a reopened table must be checked again
+(`dataset._check_parquet`), about 4 s at 10M rows. With a key only this user can read, the
+loader signs a sidecar (HMAC-SHA256) once it has checked the table in full; a sidecar whose
+signature verifies was written by this user's loader after that check, so reopening its table
+needs only the Parquet file's SHA-256 (that the bytes are the ones signed for).
+
+What is trusted, and why:
+- the key file, only when it is a regular file (not a link), owned by this user, readable and
+  writable by nobody else (mode 0600 or stricter), exactly KEY_BYTES long, and not inside the
+  cache folder it would vouch for (a key beside the cache protects nothing);
+- anything else (no key, a key that fails those tests, a home folder that cannot be written)
+  is no key: every reopen checks the table in full, as before. Nothing is refused for it.
+Anyone who can read the key can forge a signature; anyone who can do that as this user could
+equally change the program, so the key adds no new trust beyond the user's own account.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import stat
+from pathlib import Path
+
+#: Names the key file; else $XDG_CONFIG_HOME/summit-atlas/cache.key, else ~/.config/...
+ENV_KEY = "SUMMIT_ATLAS_CACHE_KEY"
+KEY_BYTES = 32
+#: What is signed starts with this, so a signature of ours means nothing in another context.
+_DOMAIN = b"summit-atlas cache sidecar v1\n"
+
+
+def default_key_path() -> Path:
+    if os.environ.get(ENV_KEY):
+        return Path(os.environ[ENV_KEY])
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "summit-atlas" / "cache.key"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def _read(path: Path) -> bytes | None:
+    """The key's bytes when the file passes every test in the module docstring, else None."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != KEY_BYTES:
+            return None
+        if hasattr(os, "geteuid") and (st.st_uid != os.geteuid() or st.st_mode & 0o077):
+            return None
+        data = os.read(fd, KEY_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) == KEY_BYTES else None
+
+
+def _create(path: Path) -> None:
+    """A new random key, written once (O_EXCL: two processes never both write one)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o600)
+        try:
+            os.write(fd, os.urandom(KEY_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def cache_key(cache_folder: Path, *, create: bool = False, path: Path | None = None) -> bytes | None:
+    """This user's key for signing `cache_folder`'s sidecars, or None (see the module docstring).
+
+    `create` makes one when there is none yet (the loader does, when it has a table to sign)."""
+    path = Path(path) if path is not None else default_key_path()
+    if _inside(path, Path(cache_folder)):
+        return None
+    key = _read(path)
+    if key is None and create and not path.exists() and not path.is_symlink():
+        _create(path)
+        key = _read(path)
+    return key
+
+
+def _message(body: dict) -> bytes:
+    return _DOMAIN + json.dumps(body, sort_keys=True, allow_nan=False).encode("utf-8")
+
+
+def sign(key: bytes, body: dict) -> str:
+    """The signature of a sidecar's content (`body`: everything the sidecar holds but its
+    signature and its own digest)."""
+    return hmac.new(key, _message(body), hashlib.sha256).hexdigest()
+
+
+def verifies(key: bytes | None, body: dict, signature: object) -> bool:
+    """Whether `signature` is `body`'s under `key` (compared in constant time)."""
+    if key is None or not isinstance(signature, str) or not signature:
+        return False
+    return hmac.compare_digest(sign(key, body), signature)

@@ -1,0 +1,91 @@
+"""The cache's signing key: which key files are trusted, and what a signature covers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dashboard import signing
+
+
+@pytest.fixture
+def key_path(tmp_path):
+    return tmp_path / "config" / "summit-atlas" / "cache.key"
+
+
+def test_a_missing_key_is_made_private_and_read_back(key_path, tmp_path):
+    assert signing.cache_key(tmp_path / "cache", path=key_path) is None  # not made unless asked
+    key = signing.cache_key(tmp_path / "cache", create=True, path=key_path)
+    assert key is not None and len(key) == signing.KEY_BYTES
+    assert key_path.stat().st_mode & 0o777 == 0o600
+    assert key_path.parent.stat().st_mode & 0o077 == 0
+    assert signing.cache_key(tmp_path / "cache", create=True, path=key_path) == key  # kept
+
+
+def _other_owner(path):
+    os.chown(path, os.geteuid() + 4242, -1)
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda p: p.chmod(0o644), id="readable by others"),
+        pytest.param(lambda p: p.chmod(0o620), id="writable by the group"),
+        pytest.param(lambda p: p.write_bytes(b"x" * 31) or p.chmod(0o600), id="too short"),
+        pytest.param(lambda p: p.write_bytes(b"x" * 33) or p.chmod(0o600), id="too long"),
+        pytest.param(_other_owner, id="owned by another user"),
+    ],
+)
+def test_a_key_file_anyone_else_could_know_or_change_is_no_key(key_path, tmp_path, spoil):
+    if spoil is _other_owner and os.geteuid() != 0:
+        pytest.skip("giving a file away takes root")
+    signing.cache_key(tmp_path / "cache", create=True, path=key_path)
+    spoil(key_path)
+    assert signing.cache_key(tmp_path / "cache", create=True, path=key_path) is None
+    assert key_path.exists()  # never replaced behind the user's back
+
+
+def test_a_link_is_no_key_and_is_not_followed_to_create_one(key_path, tmp_path):
+    key_path.parent.mkdir(parents=True)
+    target = tmp_path / "elsewhere.key"
+    key_path.symlink_to(target)
+    assert signing.cache_key(tmp_path / "cache", create=True, path=key_path) is None
+    assert not target.exists()
+    target.write_bytes(b"k" * signing.KEY_BYTES)
+    target.chmod(0o600)
+    assert signing.cache_key(tmp_path / "cache", create=True, path=key_path) is None
+
+
+@pytest.mark.parametrize("where", ["cache.key", "sub/cache.key"])
+def test_a_key_inside_the_cache_folder_it_would_vouch_for_is_no_key(tmp_path, where):
+    folder = tmp_path / "cache"
+    assert signing.cache_key(folder, create=True, path=folder / where) is None
+    assert not (folder / where).exists()
+
+
+def test_the_key_file_is_named_by_the_environment_else_the_config_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv(signing.ENV_KEY, str(tmp_path / "k"))
+    assert signing.default_key_path() == tmp_path / "k"
+    monkeypatch.delenv(signing.ENV_KEY)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert signing.default_key_path() == tmp_path / "xdg" / "summit-atlas" / "cache.key"
+
+
+BODY = {"parquet_sha256": "a" * 64, "rows": 3, "problems": []}
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "signature", "ok"),
+    [
+        (b"k" * 32, BODY, signing.sign(b"k" * 32, BODY), True),
+        (b"j" * 32, BODY, signing.sign(b"k" * 32, BODY), False),  # another user's key
+        (b"k" * 32, {**BODY, "rows": 4}, signing.sign(b"k" * 32, BODY), False),  # an edited sidecar
+        (None, BODY, signing.sign(b"k" * 32, BODY), False),  # no key: nothing verifies
+        (b"k" * 32, BODY, "", False),
+        (b"k" * 32, BODY, 12, False),
+        (b"k" * 32, BODY, signing.sign(b"k" * 32, BODY).upper(), False),
+    ],
+)
+def test_a_signature_verifies_only_under_its_key_for_its_content(key, body, signature, ok):
+    assert signing.verifies(key, body, signature) is ok
