@@ -28,8 +28,10 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -104,6 +106,8 @@ class Dataset:
     #: that is not already the views' order (sorting 10M wide rows once costs more than pages do).
     parquet: Path | None = None
     _load: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+    #: The Parquet file held open since its check (`_Pinned`): `parquet` reads through it.
+    _pin: object = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -254,8 +258,9 @@ def build_dataset(
                     opened.frame,
                     label,
                     from_cache=True,
-                    parquet=entry.parquet,
+                    parquet=opened.pin.path if opened.pin else entry.parquet,
                     _load=opened.load,
+                    _pin=opened.pin,
                 )
             if why:
                 notices.append(
@@ -272,8 +277,9 @@ def build_dataset(
                     None,
                     label,
                     notices=tuple(notices),
-                    parquet=entry.parquet,
+                    parquet=built.pin.path,
                     _load=built.load,
+                    _pin=built.pin,
                 )
             if failure:
                 again = "the table is checked again next time"
@@ -448,6 +454,40 @@ class _Opened(NamedTuple):
     result: LoadResult
     frame: pd.DataFrame | None
     load: Callable[[], pd.DataFrame] | None
+    pin: _Pinned | None = None
+
+
+class _Pinned:
+    """A large cache entry's Parquet file, held open from its check to its last read.
+
+    The engine reads the file long after it was verified, by path. The path given out is
+    `/proc/self/fd/N` of this open file (Linux), which reaches the very bytes that were checked
+    whatever is renamed over the cache's name meanwhile; and the file must be one nobody but this
+    user can write (owned by the user, no group or other write bit), so it cannot be changed in
+    place either. Elsewhere (no /proc) the name is used and that gap remains. The file is closed
+    when the last holder (the Dataset, its engines, its lazy loader) is gone.
+    """
+
+    def __init__(self, path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            raise _CacheMiss("its Parquet file is missing") from None
+        except OSError as exc:
+            raise _CacheMiss(f"its Parquet file cannot be opened ({exc.strerror})") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise _CacheMiss("its Parquet file is not a regular file")
+            if hasattr(os, "geteuid") and (st.st_uid != os.geteuid() or st.st_mode & 0o022):
+                raise _CacheMiss("its Parquet file can be written by another user")
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd, self.name = fd, Path(path).name
+        self._closer = weakref.finalize(self, os.close, fd)
+        proc = Path(f"/proc/self/fd/{fd}")
+        self.path = proc if proc.exists() else Path(path)
 
 
 def _open_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[int], report: Progress):
@@ -475,12 +515,15 @@ def _open_cache(entry: _CacheEntry, reference: Reference, articles: frozenset[in
             result = LoadResult(_schema_frame(enriched, extra), problems, meta["rows_read"], extra)
             opened = _Opened(result, enriched, None)
         else:
-            _verify_in_place(entry.parquet, meta, reference, articles, report, checked=signed)
-            load = _LazyLoad(entry.parquet, meta, reference, articles)
+            if not entry.parquet.exists():
+                raise _CacheMiss("its Parquet file is missing")
+            pin = _Pinned(entry.parquet)  # checked and read through this one open file
+            _verify_in_place(pin.path, meta, reference, articles, report, checked=signed)
+            load = _LazyLoad(pin.path, meta, reference, articles, pin)
             result = LoadResult(
                 lambda: _schema_frame(load(), extra), problems, meta["rows_read"], extra, meta["rows"]
             )
-            opened = _Opened(result, None, load)
+            opened = _Opened(result, None, load, pin)
     except _CacheMiss as exc:
         return None, str(exc)
     except Exception as exc:  # an untrusted file: whatever a reader raises on it is a miss
@@ -495,8 +538,6 @@ def _verify_in_place(
 ) -> None:
     """A large entry's Parquet file checked where it lies: its SHA-256 against the sidecar's
     and, unless the sidecar's signature vouches for them (`checked`), its invariants."""
-    if not path.is_file():
-        raise _CacheMiss("its Parquet file is missing")
     share = 0.9 if checked else 0.3
 
     def hashed(done: int, total: int) -> None:
@@ -566,8 +607,11 @@ class CacheChanged(RuntimeError):
 class _LazyLoad:
     """Reads a verified cache entry's rows once, when first asked; verifies them again then."""
 
-    def __init__(self, path: Path, meta: dict, reference: Reference, articles: frozenset[int]) -> None:
+    def __init__(
+        self, path: Path, meta: dict, reference: Reference, articles: frozenset[int], pin: object = None
+    ) -> None:
         self.path, self.meta, self.reference, self.articles = path, meta, reference, articles
+        self._pin = pin  # the open file `path` reads through, kept open as long as this loader
         self._frame: pd.DataFrame | None = None
 
     def __call__(self) -> pd.DataFrame:
@@ -575,7 +619,8 @@ class _LazyLoad:
             try:
                 self._frame = _read_verified(self.path, self.meta, self.reference, self.articles)
             except _CacheMiss as exc:
-                raise CacheChanged(f"{self.path.name} changed after it was opened: {exc}") from None
+                name = getattr(self._pin, "name", self.path.name)
+                raise CacheChanged(f"{name} changed after it was opened: {exc}") from None
         return self._frame
 
 
@@ -935,6 +980,7 @@ def _check_parquet(
 class _Built(NamedTuple):
     result: LoadResult
     load: Callable[[], pd.DataFrame]
+    pin: _Pinned
 
 
 class _ParquetSink(Sink):
@@ -1036,7 +1082,9 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
         meta = _sealed(meta, cache_key(folder, create=True))
         sidecar_tmp = _temporary(folder, entry.sidecar.name, temporary)
         sidecar_tmp.write_bytes(_json_bytes(meta))
+        pin = _Pinned(staged)  # opened before the rename: what is read is what was written
         os.replace(staged, entry.parquet)
+        pin.name = entry.parquet.name
         os.replace(sidecar_tmp, entry.sidecar)
     except Exception as exc:  # disk full, a folder that is a file, an engine error: not cached
         return None, f"{type(exc).__name__}: {exc}"
@@ -1046,12 +1094,12 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
         for temp in temporary:
             with contextlib.suppress(OSError):
                 temp.unlink(missing_ok=True)
-    load = _LazyLoad(entry.parquet, meta, reference, articles)
+    load = _LazyLoad(pin.path, meta, reference, articles, pin)
     extra = tuple(result.extra_columns)
     lazy = LoadResult(
         lambda: _schema_frame(load(), extra), result.problems, result.rows_read, extra, sink.rows
     )
-    return _Built(lazy, load), ""
+    return _Built(lazy, load, pin), ""
 
 
 def _stat_key(path: Path) -> tuple[int, int, int]:

@@ -66,8 +66,11 @@ class Engine:
         frame: pd.DataFrame | None = None,
         schema: pa.Schema | None = None,
         source: str = "",
+        keep: object = None,
     ):
         self._connection = connection
+        # What must stay alive while this engine reads (a pinned file: `dataset._Pinned`).
+        self._keep = keep
         self.columns = columns
         # Held weakly: the engine is shared per frame (`of_frame`) and must not keep it alive.
         self._frame = weakref.ref(frame) if frame is not None else None
@@ -91,9 +94,12 @@ class Engine:
         return cls(connection, tuple(str(c) for c in frame.columns), frame=frame, source="memory")
 
     @classmethod
-    def from_parquet(cls, path: Path | str) -> Engine:
-        """An engine over a Parquet file, scanned in place: its rows are never all in memory."""
-        path = str(Path(path).resolve())
+    def from_parquet(cls, path: Path | str, keep: object = None) -> Engine:
+        """An engine over a Parquet file, scanned in place: its rows are never all in memory.
+
+        `keep` is held as long as the engine (the open file behind a `/proc/self/fd` path);
+        such a path is used as it is, never resolved to the name the file had."""
+        path = str(Path(path) if Path(path).is_absolute() else Path(path).resolve())
         schema = pq.read_schema(path)
         connection = _connect(allowed=[path])
         # The relation API takes the path as a value: no SQL is built from it.
@@ -101,7 +107,7 @@ class Engine:
         relation.project(f'* EXCLUDE (file_row_number), file_row_number AS "{ROW}"').create_view(EVENTS)
         _lock(connection)
         columns = tuple(n for n in schema.names if not n.startswith("__"))
-        return cls(connection, columns, schema=schema, source=path)
+        return cls(connection, columns, schema=schema, source=path, keep=keep)
 
     @property
     def frame(self) -> pd.DataFrame | None:
@@ -372,7 +378,11 @@ def for_dataset(dataset) -> Engine:
     memo = dataset._memo
     if "engine" not in memo:
         parquet = getattr(dataset, "parquet", None)
-        memo["engine"] = Engine.from_parquet(parquet) if parquet else of_frame(dataset.events)
+        memo["engine"] = (
+            Engine.from_parquet(parquet, keep=getattr(dataset, "_pin", None))
+            if parquet
+            else of_frame(dataset.events)
+        )
     return memo["engine"]
 
 

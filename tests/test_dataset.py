@@ -125,6 +125,8 @@ def cached(table, tmp_path, tiny_ref, monkeypatch):
 
     first = load()
     assert not first.from_cache and first.notices == ()
+    # Its rows read now, as checked: a test then edits the file this dataset holds open.
+    first.events  # noqa: B018
     (parquet,) = folder.glob("*.parquet")
     (sidecar,) = folder.glob("*.json")
     return first, load, parquet, sidecar
@@ -564,3 +566,67 @@ def test_a_sidecar_whose_signature_is_not_text_is_a_miss(cached):
     meta["sidecar_sha256"] = ds._sidecar_digest(meta)
     sidecar.write_bytes(ds._json_bytes(meta))
     assert_rebuilt(load(), first, "its sidecar's signature is not text")
+
+
+# ----- a large entry is read through the very file that was checked (dataset._Pinned) ----------
+
+
+def _swap_in_bad_rows(parquet) -> None:
+    """What someone able to write the cache folder could do after the check: rename other bytes
+    over the entry's name."""
+    frame = pd.read_parquet(parquet)
+    frame["lat"] = 89.0
+    other = parquet.with_name("other.parquet")
+    frame.to_parquet(other, index=False)
+    os.replace(other, parquet)
+
+
+@pytest.mark.parametrize("when", ["built", "reopened"])
+def test_a_file_renamed_over_a_checked_entry_is_never_read(cached, when, monkeypatch):
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, _sidecar = cached
+    dataset = load() if when == "reopened" else first
+    if when == "reopened":
+        assert dataset.from_cache
+    lats = sorted(first.events["lat"].dropna())
+    _swap_in_bad_rows(parquet)
+    engine = dataset.engine()
+    assert str(dataset.parquet).startswith("/proc/self/fd/") and engine.source == str(dataset.parquet)
+    assert sorted(engine.frame_of("SELECT lat FROM events WHERE lat IS NOT NULL")["lat"]) == lats
+    assert sorted(dataset.events["lat"].dropna()) == lats
+
+
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (lambda p: p.chmod(0o664), "its Parquet file can be written by another user"),
+        (lambda p: p.chmod(0o602), "its Parquet file can be written by another user"),
+        (
+            lambda p: (os.replace(p, p.with_name("real.parquet")), p.symlink_to(p.with_name("real.parquet"))),
+            "its Parquet file cannot be opened",
+        ),
+    ],
+    ids=["group-writable", "world-writable", "a link"],
+)
+def test_a_large_entry_others_could_change_is_a_miss(cached, spoil, why, monkeypatch):
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, _sidecar = cached
+    spoil(parquet)
+    assert_rebuilt(load(), first, why)
+    assert load().from_cache  # the rebuilt entry is this user's own again
+
+
+def test_a_pinned_file_closes_when_its_last_holder_is_gone(cached, monkeypatch):
+    import gc
+
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    _first, load, _parquet, _sidecar = cached
+    dataset = load()
+    closer = dataset._pin._closer
+    engine = dataset.engine()
+    del dataset
+    gc.collect()
+    assert closer.alive and engine.count() > 0  # the engine still holds the file
+    del engine
+    gc.collect()
+    assert not closer.alive
