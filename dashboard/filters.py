@@ -24,6 +24,7 @@ import pandas as pd
 
 from dashboard import search
 from dashboard.engine import Engine, of_frame
+from dashboard.formatting import mark_controls
 from dashboard.lists import split_list
 from dashboard.schema import CATEGORIES, INFERENCE_FLAGS
 
@@ -494,5 +495,7 @@ def _clean_text(text: str) -> str:
 
 
 def _show(value: str, limit: int = 40) -> str:
-    value = _clean_text(str(value))
+    """A refused value as the notice quotes it: controls shown as marks, not dropped (a notice
+    that `'\u202eflows'` is not a view must not read as if `'flows'` were not one)."""
+    value = mark_controls(_SURROGATE_RE.sub("\ufffd", str(value)).strip(), _CONTROL_RE)
     return repr(value if len(value) <= limit else value[: limit - 1] + "…")

@@ -29,6 +29,12 @@ _LEADING_MARK = re.compile(r"^([-+=])")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
+def mark_controls(text: str, pattern: re.Pattern = _BIDI) -> str:
+    """Characters that are invisible or change how the text around them reads (by default the
+    bidirectional controls), shown as visible `⟨U+202E⟩` marks."""
+    return pattern.sub(lambda m: "".join(f"⟨U+{ord(c):04X}⟩" for c in m.group()), text)
+
+
 def _escape_token(match: re.Match) -> str:
     char, kind = match.group(), match.lastgroup
     if kind == "pair":
@@ -55,7 +61,7 @@ def escape_markdown(text: str) -> str:
         text = "" if text is None else str(text)
     # Outer spaces would show nowhere (HTML collapses them) but stop `**` around the text working.
     text = re.sub(r"[\r\n]+", " ", text).strip()
-    text = _BIDI.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+    text = mark_controls(text)
     text = _TOKEN.sub(_escape_token, text)
     text = _LEADING_LIST.sub(r"\1\\\2", text)
     return _LEADING_MARK.sub(r"\\\1", text)
@@ -73,7 +79,7 @@ def escape_commonmark(text: str) -> str:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     text = re.sub(r"[\r\n]+", " ", text).strip()
-    text = _BIDI.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+    text = mark_controls(text)
     text = _COMMONMARK_SPECIAL.sub(r"\\\1", text)
     text = _LEADING_LIST.sub(r"\1\\\2", text)
     return _LEADING_MARK.sub(r"\\\1", text)

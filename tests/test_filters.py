@@ -64,6 +64,10 @@ def test_from_query_params(params, expected):
         ({"members": "UN"}, "members: 'UN' has no member list"),
         ({"q": "x" * 500}, "q: search text cut to 200 characters"),
         ({"stated": "perhaps"}, "stated: 'perhaps' is not 1 or 0"),
+        # A control in the value shows as a mark: the notice never reads "'flows' is not a view".
+        ({"view": "\u202eflows"}, "view: '⟨U+202E⟩flows' is not one of"),
+        ({"view": "flows\x00\x01"}, "view: 'flows⟨U+0000⟩⟨U+0001⟩' is not one of"),
+        ({"category": "\u2066meeting"}, "category: '⟨U+2066⟩meeting' is not a known category"),
     ],
 )
 def test_invalid_values_are_ignored_with_a_notice_naming_them(params, notice):
