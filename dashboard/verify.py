@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -108,8 +109,11 @@ class Report:
         return out
 
 
-def verify_page(page: bytes, events: pd.DataFrame, sources: pd.DataFrame) -> Report:
-    """Check `events`' evidence against the page's articles (titles from `sources`)."""
+def verify_page(page: bytes, events: pd.DataFrame | Iterable[pd.DataFrame], sources: pd.DataFrame) -> Report:
+    """Check `events`' evidence against the page's articles (titles from `sources`).
+
+    `events` is a frame, or frames in batches (a large table read from its engine a batch at a
+    time); only `event_id`, `article` and `evidence` are read."""
     sha = hashlib.sha256(page).hexdigest()
     expected = ()
     if "page_sha256" in sources:
@@ -131,13 +135,14 @@ def verify_page(page: bytes, events: pd.DataFrame, sources: pd.DataFrame) -> Rep
                 f"article {n}'s title is on {count} lines of the page: each starts a stretch of article {n}"
             )
     bodies = {numbers[n - 1]: squash(body) for n, body in articles.items()}
-    for event_id, article, evidence in zip(
-        events["event_id"], events["article"], events["evidence"], strict=True
-    ):
-        phrase = squash(str(evidence))
-        if phrase and phrase in bodies.get(int(article), ""):
-            report.found.append(event_id)
-            continue
-        elsewhere = next((str(n) for n, body in bodies.items() if phrase and phrase in body), "")
-        report.not_found.append((event_id, int(article), str(evidence), elsewhere))
+    for batch in [events] if isinstance(events, pd.DataFrame) else events:
+        for event_id, article, evidence in zip(
+            batch["event_id"], batch["article"], batch["evidence"], strict=True
+        ):
+            phrase = squash(str(evidence))
+            if phrase and phrase in bodies.get(int(article), ""):
+                report.found.append(event_id)
+                continue
+            elsewhere = next((str(n) for n, body in bodies.items() if phrase and phrase in body), "")
+            report.not_found.append((event_id, int(article), str(evidence), elsewhere))
     return report

@@ -300,12 +300,14 @@ def test_permalink_writes_only_what_differs_from_the_default():
 
 
 def test_the_export_registry_writer_dates_and_versions_the_package(shipped, tmp_path):
-    """`write_package(rows, context)`: the writer `export.FORMATS["zip"]` calls; the command line
-    gives no link, and the README says so."""
+    """`write_package(rows, context, out)`: the writer `export.FORMATS["zip"]` calls; the command
+    line gives no link, and the README says so."""
     state = FilterState(categories=("summit",))
     rows = state.apply(shipped.events)
     context = SimpleNamespace(dataset=shipped, state=state, permalink="")
-    files = unzip(write_package(rows, context), tmp_path)
+    out = io.BytesIO()
+    write_package(rows, context, out)
+    files = unzip(out.getvalue(), tmp_path)
     readme = files["README.md"].decode("utf-8")
     assert "not recorded" in readme and datetime.date.today().isoformat() in readme
     assert f"version {tool_version()}" in readme
