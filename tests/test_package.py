@@ -350,3 +350,35 @@ def test_a_package_from_the_engine_is_the_package_of_the_frame(shipped, state, t
     where, args = state.where(engine)
     selection = Selection(engine, where, tuple(args))
     assert build(selection, shipped, state) == build(state.apply(shipped.events), shipped, state)
+
+
+def test_a_package_spooled_to_disk_is_the_package_held_in_memory(shipped, monkeypatch, tmp_path):
+    """Large members roll over to temporary files (`SPOOL_BYTES`) and are copied into the ZIP as
+    `writestr` writes bytes: the same package, byte for byte."""
+    from dashboard import package
+
+    state = FilterState(categories=("summit", "trade"))
+    rows = state.apply(shipped.events)
+    in_memory = build(rows, shipped, state)
+    monkeypatch.setattr(package, "SPOOL_BYTES", 1)
+    spooled = []
+    real = package.Spooled.__init__
+
+    def spy(self, chunks):
+        real(self, chunks)
+        spooled.append(self.file._rolled)
+
+    monkeypatch.setattr(package.Spooled, "__init__", spy)
+    out = tmp_path / "p.zip"
+    with out.open("wb") as file:
+        package.write_data_package(
+            rows,
+            shipped,
+            state,
+            file,
+            permalink=permalink("http://localhost:8501/data", state),
+            generated=DAY,
+            version=VERSION,
+        )
+    assert spooled == [True, True]  # events.csv and events.geojson went to disk
+    assert out.read_bytes() == in_memory
