@@ -116,6 +116,11 @@ def _json_value(column: str, value):
     return value
 
 
+#: Features written at a time: a GeoJSON feature is about 1 KB of text, so a chunk per batch
+#: of rows (50,000) would hold some 40-50 MB of text twice (parts and joined) while it is written.
+FEATURES_PER_CHUNK = 2_000
+
+
 def geojson_chunks(rows: pd.DataFrame | Selection) -> Iterator[bytes]:
     """A GeoJSON FeatureCollection's bytes, feature by feature: the text `json.dumps(collection,
     indent=1)` writes (each feature is indented as it sits two levels down)."""
@@ -132,6 +137,9 @@ def geojson_chunks(rows: pd.DataFrame | Selection) -> Iterator[bytes]:
             head = '{\n "type": "FeatureCollection",\n "features": [\n' if first else ",\n"
             parts.append(head + textwrap.indent(text, "  "))
             first = False
+            if len(parts) == FEATURES_PER_CHUNK:
+                yield "".join(parts).encode("utf-8")
+                parts = []
         if parts:
             yield "".join(parts).encode("utf-8")
     yield ('{\n "type": "FeatureCollection",\n "features": []\n}' if first else "\n ]\n}").encode("utf-8")

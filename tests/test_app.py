@@ -354,9 +354,11 @@ def test_a_selection_over_the_download_bound_gets_the_export_command_instead(mon
         assert not at.warning and not at.code
         return
     (warning,) = at.warning
-    limits = "; ".join(f"{export.FORMATS[k].label} {bounds[k]:,} rows" for k in refused)
-    assert "These filters select 24 rows" in warning.value and f"at most: {limits}" in warning.value
-    assert "Narrow the filters, or run the command-line export" in warning.value
+    limits = " or ".join(f"as {export.FORMATS[k].label} (at most {bounds[k]:,} rows)" for k in refused)
+    assert f"These filters select 24 rows, more than a download in the browser may hold {limits}:" in (
+        warning.value
+    )
+    assert "narrow the filters, or run the command-line export" in warning.value
     (code,) = at.code
     commands = code.value.splitlines()
     assert len(commands) == len(refused)

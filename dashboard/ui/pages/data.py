@@ -141,12 +141,14 @@ def too_large(ctx: PageContext, refused: list[str]) -> None:
     Only numbers and our own labels are written as Markdown; the command (which holds the
     filters' values, from the URL) is shown as code, never rendered.
     """
-    limits = "; ".join(f"{FORMATS[key].label} {DOWNLOAD_MAX_ROWS[key]:,} rows" for key in refused)
+    limits = " or ".join(
+        f"as {FORMATS[key].label} (at most {DOWNLOAD_MAX_ROWS[key]:,} rows)" for key in refused
+    )
     st.warning(
-        f"These filters select {ctx.count:,} rows: too many to download in the browser "
-        f"(the server builds each file in its memory; at most: {limits}). "
-        "Narrow the filters, or run the command-line export, which writes any number of rows "
-        "to a file in batches, from the folder of the app:"
+        f"These filters select {ctx.count:,} rows, more than a download in the browser may hold "
+        f"{limits}: the server builds each file in its memory. To get these rows, narrow the "
+        "filters, or run the command-line export from the app's folder; it writes any number of "
+        "rows to a file in batches:"
     )
     st.code("\n".join(export_command(ctx.state.filters_only(), key) for key in refused), language="bash")
     held = st.session_state.get(KEYS.uploaded_dataset)
@@ -176,7 +178,7 @@ def _page_start(total: int, every_download: bool = True) -> int:
         key=KEYS.data_page,
     )
     start = (int(number) - 1) * PAGE_SIZE
-    held = "The downloads hold" if every_download else "The export command holds"
+    held = "The downloads hold" if every_download else "The export command below the buttons writes"
     st.caption(f"Rows {start + 1:,}-{min(start + PAGE_SIZE, total):,} of {total:,}. {held} all {total:,}.")
     return start
 
