@@ -212,3 +212,17 @@ def test_a_format_streamed_to_a_file_is_its_bytes(parquet_dataset, key, tmp_path
     with path.open("wb") as out:
         FORMATS[key].stream(rows, context, out)
     assert path.read_bytes() == FORMATS[key].write(rows, context)
+
+
+@pytest.mark.parametrize("per_chunk", [1, 2, 7])
+def test_geojson_written_a_few_features_at_a_time_is_the_same_text(parquet_dataset, monkeypatch, per_chunk):
+    from dashboard import export
+    from dashboard.engine import Selection, for_dataset
+
+    rows = Selection(for_dataset(parquet_dataset))
+    whole = export.to_geojson_bytes(rows)
+    monkeypatch.setattr(export, "FEATURES_PER_CHUNK", per_chunk)
+    chunks = list(export.geojson_chunks(rows))
+    assert len(chunks) > 2 and b"".join(chunks) == whole
+    collection = json.loads(whole)
+    assert whole.decode("utf-8") == json.dumps(collection, ensure_ascii=False, indent=1)
