@@ -5,16 +5,26 @@ and `import acled|gdelt FILE -o DIR` (`dashboard.importers`).
 for the same filters it writes the same bytes. Its filter flags come from the filter table
 (`filters.FIELDS`) and its formats from the export registry (`export.FORMATS`). `figure`
 draws a map mode or the timeline as the pages' figure buttons do (`dashboard.figures`).
+
+Nothing here reads the table into memory: `export` asks the engine for the selected rows and
+streams the format's writer to the output in batches, `figure` draws from the engine's counts
+and aggregates, and `verify` reads the three columns it checks in batches. So a 10M-row table
+exports in bounded memory, and `export_command` gives the command that re-creates a selection
+(the Data page shows it for selections too large to download in the browser).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from dashboard.data import DEFAULT_SOURCES, Problem
 from dashboard.dataset import ENV_GEODATA, geodata_path, load_dataset
+from dashboard.engine import Selection, for_dataset
 from dashboard.export import FORMATS, ExportContext
 from dashboard.filters import FIELDS, FilterState
 from dashboard.formatting import plural
@@ -85,6 +95,24 @@ def add_filter_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(f"--{f.param}", action="append", help=f"{f.help}; may be repeated")
 
 
+def export_command(state: FilterState, fmt: str = "csv", output: str | None = None) -> str:
+    """The `python -m dashboard export` command that writes `state`'s rows in format `fmt`, its
+    flags from the filter table, every word quoted for a POSIX shell (`shlex.quote`): text from
+    the URL or the data is an argument, never shell syntax. A value that starts with `-` is
+    joined to its flag (`--q=-x`), so argparse cannot read it as a flag."""
+    words = ["python", "-m", "dashboard", "export", "--format", fmt, "-o", output or FORMATS[fmt].file_name()]
+    for f in FIELDS:
+        value = getattr(state, f.name)
+        if not f.cli or value == getattr(FilterState(), f.name):
+            continue
+        if f.widget == "toggle":
+            words.append(f"--{f.param}")
+            continue
+        text = f.write(value)
+        words += [f"--{f.param}={text}"] if text.startswith("-") else [f"--{f.param}", text]
+    return shlex.join(words)
+
+
 def filter_state(args: argparse.Namespace, vocabulary) -> FilterState:
     """The filter flags as a state, through the URL parser: the same rules, the same notices."""
     params = {f.param: getattr(args, f.param) for f in FIELDS if f.cli and getattr(args, f.param) is not None}
@@ -136,17 +164,44 @@ def main(argv: list[str] | None = None) -> int:
     if reference_problems:
         summary = _reference_summary(dataset.reference.label, reference_problems)
         print(f"{summary} (run validate for details)", file=sys.stderr)
-    rows = state.apply(dataset.events)
+    rows = select(dataset, state)  # in the engine: counted, aggregated, read in batches
     if args.command == "figure":
         return _figure(args, dataset, state, rows)
     link = permalink(page_url(args.url, "data"), state.filters_only()) if args.url else ""
-    payload = FORMATS[args.format].write(rows, ExportContext(dataset, state, permalink=link))
-    if args.output:
-        if not _write(args.output, payload):
-            return 2
-        print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
+    fmt = FORMATS[args.format]
+    context = ExportContext(dataset, state, permalink=link)
+    if not args.output:
+        return _stream_to_stdout(lambda out: fmt.stream(rows, context, out))
+    if not _write(args.output, lambda out: fmt.stream(rows, context, out)):
+        return 2
+    print(f"wrote {rows.count()} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def select(dataset, state: FilterState) -> Selection:
+    """The events of `dataset` that `state`'s filters keep, as a selection in its engine (what
+    `ui.context.select` gives the pages)."""
+    engine = for_dataset(dataset)
+    where, params = state.where(engine)
+    return Selection(engine, where, tuple(params))
+
+
+def _stream_to_stdout(write) -> int:
+    """Write to standard output; through a temporary file when it cannot seek (a pipe), so a
+    ZIP is the same bytes as written to a file (ZipFile seeks back to finish each member)."""
+    out = sys.stdout.buffer
+    try:
+        seekable = out.seekable()
+    except (OSError, ValueError):
+        seekable = False
+    if seekable:
+        write(out)
     else:
-        sys.stdout.buffer.write(payload)
+        with tempfile.TemporaryFile() as spool:
+            write(spool)
+            spool.seek(0)
+            shutil.copyfileobj(spool, out, 1 << 20)
+    out.flush()
     return 0
 
 
@@ -168,18 +223,28 @@ def _figure(args: argparse.Namespace, dataset, state: FilterState, rows) -> int:
         state = state.replace(view=mode.view, members=mode.members)
     link = permalink(page_url(args.url, page), state) if args.url else ""
     payload = figure_today(args.view, rows, dataset, state, fmt=fmt, permalink=link)
-    if not _write(args.output, payload):
+    if not _write(args.output, lambda out: out.write(payload)):
         return 2
-    print(f"wrote the {args.view} figure of {len(rows)} rows to {args.output}", file=sys.stderr)
+    print(f"wrote the {args.view} figure of {rows.count()} rows to {args.output}", file=sys.stderr)
     return 0
 
 
-def _write(output: str, payload: bytes) -> bool:
-    """Write an output file; a path that cannot be written is named, with the reason, not a traceback."""
+def _write(output: str, write) -> bool:
+    """Open an output file and `write(file)` into it; a path that cannot be written is named,
+    with the reason, not a traceback (a regular file left half written is removed)."""
+    path = Path(output)
     try:
-        Path(output).write_bytes(payload)
+        out = path.open("wb")
     except OSError as exc:
         print(f"{output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    try:
+        with out:
+            write(out)
+    except OSError as exc:  # a full disk, a file system gone: no half file left behind
+        print(f"{output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        if path.is_file():
+            path.unlink(missing_ok=True)
         return False
     return True
 
@@ -190,10 +255,19 @@ def _verify(page: Path, dataset) -> int:
     except OSError as exc:
         print(f"{page}: cannot read the page: {exc}", file=sys.stderr)
         return 2
-    report = verify_page(raw, dataset.result.frame, dataset.sources)
+    report = verify_page(raw, _evidence(dataset), dataset.sources)
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
+
+
+def _evidence(dataset):
+    """The rows `verify` checks: the checked frame when it is in memory (a small table, in the
+    file's order), else the three columns it reads, in batches from the engine (a large table's
+    Parquet file, in the views' order, as its frame would be), never the whole table."""
+    if dataset.loaded is not None or dataset.parquet is None:
+        return dataset.result.frame
+    return for_dataset(dataset).batches(columns=["event_id", "article", "evidence"])
 
 
 def _line(problem: Problem) -> str:

@@ -13,8 +13,14 @@ refuses a column name that starts with a trigger, so this is defence in depth); 
 numbers (`lat`, `lon`, `value`, `article`) are written as numbers, so `-5.5` stays `-5.5`.
 
 The writers take a frame or an engine `Selection`; a selection is read in batches
-(`Selection.batches`), so a download never holds every row as a frame, only its own bytes.
-The bytes are the same either way.
+(`Selection.batches`), so a download never holds every row as a frame. Each format has one
+writer, `ExportFormat.stream(rows, context, out)`, which writes to a binary file object: the
+command line streams it to a file (bounded memory at any size), and the Data page's bytes are
+the same writer into memory (`ExportFormat.write`), so both give the same bytes.
+
+The page serves bytes held in memory (`st.download_button`), so an in-browser download is
+bounded: `DOWNLOAD_MAX_ROWS` per format, and `download_refusal` says whether a selection may be
+downloaded and, if not, why. Larger selections are for `python -m dashboard export`.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -93,6 +100,12 @@ def to_csv_bytes(frame: pd.DataFrame | Selection) -> bytes:
     return b"".join(csv_chunks(frame))
 
 
+def write_chunks(chunks: Iterable[bytes], out: BinaryIO) -> None:
+    """Write a writer's chunks one by one: only one batch's bytes are held at a time."""
+    for chunk in chunks:
+        out.write(chunk)
+
+
 def _json_value(column: str, value):
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -101,6 +114,11 @@ def _json_value(column: str, value):
     if isinstance(value, float) and not math.isfinite(value):  # JSON has no Infinity: refuse, name it
         raise ValueError(f"GeoJSON export: column {column}: {value!r} is not a finite number")
     return value
+
+
+#: Features written at a time: a GeoJSON feature is about 1 KB of text, so a chunk per batch
+#: of rows (50,000) would hold some 40-50 MB of text twice (parts and joined) while it is written.
+FEATURES_PER_CHUNK = 2_000
 
 
 def geojson_chunks(rows: pd.DataFrame | Selection) -> Iterator[bytes]:
@@ -119,6 +137,9 @@ def geojson_chunks(rows: pd.DataFrame | Selection) -> Iterator[bytes]:
             head = '{\n "type": "FeatureCollection",\n "features": [\n' if first else ",\n"
             parts.append(head + textwrap.indent(text, "  "))
             first = False
+            if len(parts) == FEATURES_PER_CHUNK:
+                yield "".join(parts).encode("utf-8")
+                parts = []
         if parts:
             yield "".join(parts).encode("utf-8")
     yield ('{\n "type": "FeatureCollection",\n "features": []\n}' if first else "\n ]\n}").encode("utf-8")
@@ -139,31 +160,40 @@ class ExportContext:
     permalink: str = ""
 
 
-def _data_package(rows: pd.DataFrame | Selection, context: ExportContext) -> bytes:
-    from dashboard.package import write_package  # imported here: dashboard.package imports this module
-
-    # A selection is asked for its counts and cited articles and read in batches for the CSV and
-    # GeoJSON: never as one frame (the package's own bytes are what it holds).
-    return write_package(rows, context)
-
-
 @dataclass(frozen=True)
 class ExportFormat:
     """One download: how to write it, what to call it, how browsers and the CLI name it.
 
-    `write(rows, context)` gets exactly the rows on screen and a context (the dataset and the
-    filter state, for formats that describe themselves); CSV and GeoJSON need only the rows.
+    `stream(rows, context, out)` writes exactly the rows on screen to a binary file object `out`
+    (seekable, for the ZIP); `context` holds the dataset and the filter state, for formats that
+    describe themselves (CSV and GeoJSON need only the rows). It is the one writer of the
+    format: the command line streams it to disk, the Data page gets its bytes (`write`).
     """
 
     key: str
     label: str
     extension: str
     mime: str
-    write: Callable[[pd.DataFrame, ExportContext], bytes]
+    stream: Callable[[pd.DataFrame | Selection, ExportContext, BinaryIO], None]
     help: str = ""
+
+    def write(self, rows: pd.DataFrame | Selection, context: ExportContext | None) -> bytes:
+        """The file as bytes in memory: `stream` into a buffer (for a bounded selection)."""
+        buffer = io.BytesIO()
+        self.stream(rows, context, buffer)
+        return buffer.getvalue()
 
     def file_name(self, stem: str = "summit-atlas-events") -> str:
         return f"{stem}.{self.extension}"
+
+
+def _data_package(rows: pd.DataFrame | Selection, context: ExportContext, out: BinaryIO) -> None:
+    from dashboard.package import write_package  # imported here: dashboard.package imports this module
+
+    # A selection is asked for its counts and cited articles and read in batches for the CSV and
+    # GeoJSON, which are spooled (to disk beyond a few MB) for their sizes and hashes: never as
+    # one frame, and never whole in memory.
+    write_package(rows, context, out)
 
 
 #: Every export format, in the order the Data page offers them; the CLI's `--format` choices.
@@ -175,7 +205,7 @@ FORMATS: dict[str, ExportFormat] = {
             "CSV",
             "csv",
             "text/csv",
-            lambda rows, context: to_csv_bytes(rows),
+            lambda rows, context, out: write_chunks(csv_chunks(rows), out),
             "spreadsheet-safe, UTF-8 with BOM; re-imports to the same data",
         ),
         ExportFormat(
@@ -183,7 +213,7 @@ FORMATS: dict[str, ExportFormat] = {
             "GeoJSON",
             "geojson",
             "application/geo+json",
-            lambda rows, context: to_geojson_bytes(rows),
+            lambda rows, context, out: write_chunks(geojson_chunks(rows), out),
             "points for GIS tools; rows with no place have a null geometry",
         ),
         ExportFormat(
@@ -197,3 +227,31 @@ FORMATS: dict[str, ExportFormat] = {
         ),
     )
 }
+
+# ----- the bound on in-browser downloads ---------------------------------------------------------
+
+#: The most rows the Data page offers as a download in each format. A download button serves
+#: bytes held in the server's memory (Streamlit keeps the built file in its media store while it
+#: is sent), so these bound the file: measured per row on the shipped table (the longest rows:
+#: CSV 508 bytes, GeoJSON 1,059 bytes) and on the 10M-row synthetic table (196 and 760 bytes),
+#: the largest CSV or GeoJSON allowed is about 127 MB, so the file, a copy or two of it while it
+#: is served, and the server's ~600 MiB stay well under the 1.5 GB budget (issue 12). The ZIP
+#: holds the GeoJSON of every row (and the CSV; both spooled while it is built, its own bytes
+#: compressed to about a tenth), so it gets the GeoJSON's bound. Larger selections:
+#: `python -m dashboard export`, which streams to disk (README: Scale).
+DOWNLOAD_MAX_ROWS: dict[str, int] = {"csv": 250_000, "geojson": 120_000, "zip": 120_000}
+assert set(DOWNLOAD_MAX_ROWS) == set(FORMATS), "every export format has its bound"
+
+
+def download_refusal(key: str, rows: int) -> str:
+    """Why a selection of `rows` events may not be downloaded in the browser as format `key`,
+    in a sentence; "" when it may. Unknown formats are refused by name."""
+    if key not in FORMATS:
+        raise ValueError(f"download format {key!r}: not one of {', '.join(FORMATS)}")
+    limit = DOWNLOAD_MAX_ROWS[key]
+    if rows <= limit:
+        return ""
+    return (
+        f"{FORMATS[key].label} downloads in the browser are limited to {limit:,} rows, and these "
+        f"filters select {rows:,}."
+    )

@@ -19,6 +19,12 @@ validated against, and they describe the files as written, not an idealised tabl
 
 Everything here is deterministic for given inputs (ZIP timestamps are the `generated` date), so
 the CLI and the download button give the same bytes for the same filters, date and version.
+
+The package is written to a file object (`write_data_package`): `events.csv` and
+`events.geojson` are written once each, batch by batch, to temporary files (in memory up to
+`SPOOL_BYTES`) that give the descriptor their sizes and hashes and are then copied into the ZIP,
+so a package of 10 million rows is built in bounded memory. `data_package_bytes` is the same
+writer into memory.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ import io
 import json
 import math
 import re
+import shutil
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -42,7 +51,7 @@ import pandas as pd
 from dashboard import __version__
 from dashboard.dataset import Dataset
 from dashboard.engine import Selection
-from dashboard.export import export_columns, neutralise, to_csv_bytes, to_geojson_bytes
+from dashboard.export import csv_chunks, export_columns, geojson_chunks, neutralise
 from dashboard.filters import VIEWS, FilterState
 from dashboard.formatting import escape_commonmark
 from dashboard.geo import Reference
@@ -337,7 +346,52 @@ def sources_table_schema(columns: Iterable[str]) -> dict:
 # ----- the descriptor, the README and the ZIP --------------------------------------------------
 
 
-def _csv_resource(name: str, path: str, title: str, payload: bytes, schema: dict) -> dict:
+#: Bytes of a package's events.csv or events.geojson held in memory while it is built; beyond
+#: this the member is spooled to a temporary file.
+SPOOL_BYTES = 16 << 20
+
+
+class Spooled:
+    """One package member written once, chunk by chunk, to a temporary file (in memory up to
+    SPOOL_BYTES), with its size and SHA-256 for the descriptor; copied into the ZIP after."""
+
+    def __init__(self, chunks: Iterable[bytes]):
+        # Closed by `close` (the package closes every member it spooled): it outlives this call.
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        digest, size = hashlib.sha256(), 0
+        try:
+            for chunk in chunks:
+                self.file.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+        except BaseException:
+            self.file.close()
+            raise
+        self.size, self.sha256 = size, digest.hexdigest()
+
+    def copy_to(self, out: BinaryIO) -> None:
+        self.file.seek(0)
+        shutil.copyfileobj(self.file, out, 1 << 20)
+
+    def read(self) -> bytes:
+        self.file.seek(0)
+        return self.file.read()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+Member = bytes | Spooled
+
+
+def _size_and_hash(payload: Member) -> tuple[int, str]:
+    if isinstance(payload, Spooled):
+        return payload.size, payload.sha256
+    return len(payload), hashlib.sha256(payload).hexdigest()
+
+
+def _csv_resource(name: str, path: str, title: str, payload: Member, schema: dict) -> dict:
+    size, sha256 = _size_and_hash(payload)
     return {
         "name": name,
         "path": path,
@@ -346,8 +400,8 @@ def _csv_resource(name: str, path: str, title: str, payload: bytes, schema: dict
         "format": "csv",
         "mediatype": "text/csv",
         "encoding": "utf-8",
-        "bytes": len(payload),
-        "hash": "sha256:" + hashlib.sha256(payload).hexdigest(),
+        "bytes": size,
+        "hash": "sha256:" + sha256,
         "dialect": {
             "delimiter": ",",
             "lineTerminator": "\r\n",
@@ -361,7 +415,7 @@ def _csv_resource(name: str, path: str, title: str, payload: bytes, schema: dict
 
 
 def datapackage(
-    files: Mapping[str, bytes],
+    files: Mapping[str, Member],
     events_schema: dict,
     sources_schema: dict,
     *,
@@ -373,7 +427,7 @@ def datapackage(
     cited: pd.DataFrame,
 ) -> dict:
     """The Frictionless Data Package descriptor of a package's files."""
-    geojson = files["events.geojson"]
+    geojson_size, geojson_sha256 = _size_and_hash(files["events.geojson"])
     sources = [{"title": article_reference(s)} for s in cited.to_dict("records")]
     sources += [{"title": title} for title in GEODATA_SOURCES]
     descriptor = {
@@ -396,8 +450,8 @@ def datapackage(
                 "format": "geojson",
                 "mediatype": "application/geo+json",
                 "encoding": "utf-8",
-                "bytes": len(geojson),
-                "hash": "sha256:" + hashlib.sha256(geojson).hexdigest(),
+                "bytes": geojson_size,
+                "hash": "sha256:" + geojson_sha256,
             },
         ],
         # Custom properties (allowed by the spec): what produced the package, for provenance.
@@ -588,17 +642,81 @@ def readme_text(
     return "\n".join(lines)
 
 
-def _zip(files: Mapping[str, bytes], generated: datetime.date) -> bytes:
-    """A ZIP whose bytes depend only on its files and the date (no clock, no file modes)."""
-    buffer = io.BytesIO()
+def _zip(files: Mapping[str, Member], generated: datetime.date, out: BinaryIO) -> None:
+    """A ZIP whose bytes depend only on its files and the date (no clock, no file modes).
+
+    `out` must be seekable for the same bytes (ZipFile rewrites each member's header; a stream
+    it cannot seek gets data descriptors instead). A spooled member is copied in as `writestr`
+    writes bytes: its size set first, then its data (so the same headers, the same bytes).
+    """
     stamp = (max(generated.year, 1980), generated.month, generated.day, 0, 0, 0)
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(out, "w") as archive:
         for name in PACKAGE_FILES:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, files[name])
-    return buffer.getvalue()
+            member = files[name]
+            if isinstance(member, Spooled):
+                info.file_size = member.size  # what writestr sets: it decides ZIP64 up front
+                with archive.open(info, "w") as dest:
+                    member.copy_to(dest)
+            else:
+                archive.writestr(info, member)
+
+
+def _members(
+    rows: pd.DataFrame | Selection,
+    dataset: Dataset,
+    state: FilterState,
+    *,
+    permalink: str,
+    generated: datetime.date,
+    version: str,
+) -> dict[str, Member]:
+    """The package's files by name; events.csv and events.geojson spooled (close them after)."""
+    reference = dataset.reference
+    sentence = state.describe(reference.country_names)
+    cited = cited_sources(rows, dataset.sources)
+    files: dict[str, Member] = {"sources.csv": sources_csv_bytes(cited)}
+    try:
+        files["events.csv"] = Spooled(csv_chunks(rows))
+        files["events.geojson"] = Spooled(geojson_chunks(rows))
+        events_schema = events_table_schema(export_columns(rows), reference)
+        sources_schema = sources_table_schema(source_columns(cited))
+        descriptor = datapackage(
+            files,
+            events_schema,
+            sources_schema,
+            sentence=sentence,
+            link=permalink,
+            generated=generated,
+            version=version,
+            query=state.to_query_params(),
+            cited=cited,
+        )
+        text = json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n"
+        files["datapackage.json"] = text.encode("utf-8")
+        readme = readme_text(
+            rows,
+            cited,
+            events_schema,
+            sources_schema,
+            sentence=sentence,
+            link=permalink,
+            generated=generated,
+            version=version,
+        )
+        files["README.md"] = readme.encode("utf-8")
+    except BaseException:
+        _close(files)
+        raise
+    return files
+
+
+def _close(files: Mapping[str, Member]) -> None:
+    for member in files.values():
+        if isinstance(member, Spooled):
+            member.close()
 
 
 def package_files(
@@ -610,41 +728,31 @@ def package_files(
     generated: datetime.date,
     version: str,
 ) -> dict[str, bytes]:
-    """The package's files by name (what `data_package_bytes` zips)."""
-    reference = dataset.reference
-    sentence = state.describe(reference.country_names)
-    cited = cited_sources(rows, dataset.sources)
-    files = {
-        "events.csv": to_csv_bytes(rows),
-        "events.geojson": to_geojson_bytes(rows),
-        "sources.csv": sources_csv_bytes(cited),
-    }
-    events_schema = events_table_schema(export_columns(rows), reference)
-    sources_schema = sources_table_schema(source_columns(cited))
-    descriptor = datapackage(
-        files,
-        events_schema,
-        sources_schema,
-        sentence=sentence,
-        link=permalink,
-        generated=generated,
-        version=version,
-        query=state.to_query_params(),
-        cited=cited,
-    )
-    files["datapackage.json"] = (json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    readme = readme_text(
-        rows,
-        cited,
-        events_schema,
-        sources_schema,
-        sentence=sentence,
-        link=permalink,
-        generated=generated,
-        version=version,
-    )
-    files["README.md"] = readme.encode("utf-8")
-    return files
+    """The package's files by name, as bytes (what `write_data_package` zips; for a small table)."""
+    files = _members(rows, dataset, state, permalink=permalink, generated=generated, version=version)
+    try:
+        return {name: m.read() if isinstance(m, Spooled) else m for name, m in files.items()}
+    finally:
+        _close(files)
+
+
+def write_data_package(
+    rows: pd.DataFrame | Selection,
+    dataset: Dataset,
+    state: FilterState,
+    out: BinaryIO,
+    *,
+    permalink: str,
+    generated: datetime.date,
+    version: str,
+) -> None:
+    """Write the filtered rows as a ZIP data package to a seekable binary file (see the module
+    docstring): in bounded memory, whatever the number of rows."""
+    files = _members(rows, dataset, state, permalink=permalink, generated=generated, version=version)
+    try:
+        _zip(files, generated, out)
+    finally:
+        _close(files)
 
 
 def data_package_bytes(
@@ -656,18 +764,23 @@ def data_package_bytes(
     generated: datetime.date,
     version: str,
 ) -> bytes:
-    """The filtered rows as a ZIP data package (see the module docstring)."""
-    files = package_files(rows, dataset, state, permalink=permalink, generated=generated, version=version)
-    return _zip(files, generated)
+    """The filtered rows as a ZIP data package, in memory: `write_data_package` into a buffer."""
+    buffer = io.BytesIO()
+    write_data_package(
+        rows, dataset, state, buffer, permalink=permalink, generated=generated, version=version
+    )
+    return buffer.getvalue()
 
 
-def write_package(rows: pd.DataFrame | Selection, context) -> bytes:
-    """`data_package_bytes` as a writer of the export registry (`export.FORMATS`): `context` is an
-    `export.ExportContext` (dataset, state, permalink); dated today, versioned by `tool_version`."""
-    return data_package_bytes(
+def write_package(rows: pd.DataFrame | Selection, context, out: BinaryIO) -> None:
+    """`write_data_package` as the writer of the export registry (`export.FORMATS["zip"]`):
+    `context` is an `export.ExportContext` (dataset, state, permalink); dated today, versioned
+    by `tool_version`."""
+    write_data_package(
         rows,
         context.dataset,
         context.state,
+        out,
         permalink=context.permalink,
         generated=datetime.date.today(),
         version=tool_version(),

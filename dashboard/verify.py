@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -62,6 +63,11 @@ def decode_page(page: bytes) -> tuple[str, str]:
         return page.decode("cp1252", errors="replace"), note
 
 
+#: Phrases not found that a report lists one by one; the rest are counted, so that a large
+#: table checked against the wrong page holds at most this many quotes in memory.
+MAX_LISTED = 1000
+
+
 @dataclass
 class Report:
     """What a verification found: the page's identity, and each row's evidence."""
@@ -73,9 +79,12 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: why no phrase could be checked at all (an empty page), or ""
     unusable: str = ""
-    found: list[str] = field(default_factory=list)
-    #: (event_id, article, evidence, where it was found instead: another article, or "")
+    #: how many phrases were found in their own article
+    found: int = 0
+    #: (event_id, article, evidence, where it was found instead: another article, or ""), the
+    #: first MAX_LISTED; `missed` counts them all
     not_found: list[tuple[str, int, str, str]] = field(default_factory=list)
+    missed: int = 0
 
     @property
     def same_page(self) -> bool:
@@ -103,13 +112,18 @@ class Report:
         for event_id, article, evidence, elsewhere in self.not_found:
             where = f"; found in article {elsewhere} instead" if elsewhere else ""
             out.append(f"{event_id}: evidence not in article {article}{where}: {evidence!r}")
-        total = len(self.found) + len(self.not_found)
-        out.append(f"{len(self.found)} of {total} evidence phrases found verbatim in their article")
+        if self.missed > len(self.not_found):
+            out.append(f"... and {self.missed - len(self.not_found):,} more phrases not found (not listed)")
+        total = self.found + self.missed
+        out.append(f"{self.found} of {total} evidence phrases found verbatim in their article")
         return out
 
 
-def verify_page(page: bytes, events: pd.DataFrame, sources: pd.DataFrame) -> Report:
-    """Check `events`' evidence against the page's articles (titles from `sources`)."""
+def verify_page(page: bytes, events: pd.DataFrame | Iterable[pd.DataFrame], sources: pd.DataFrame) -> Report:
+    """Check `events`' evidence against the page's articles (titles from `sources`).
+
+    `events` is a frame, or frames in batches (a large table read from its engine a batch at a
+    time); only `event_id`, `article` and `evidence` are read."""
     sha = hashlib.sha256(page).hexdigest()
     expected = ()
     if "page_sha256" in sources:
@@ -131,13 +145,16 @@ def verify_page(page: bytes, events: pd.DataFrame, sources: pd.DataFrame) -> Rep
                 f"article {n}'s title is on {count} lines of the page: each starts a stretch of article {n}"
             )
     bodies = {numbers[n - 1]: squash(body) for n, body in articles.items()}
-    for event_id, article, evidence in zip(
-        events["event_id"], events["article"], events["evidence"], strict=True
-    ):
-        phrase = squash(str(evidence))
-        if phrase and phrase in bodies.get(int(article), ""):
-            report.found.append(event_id)
-            continue
-        elsewhere = next((str(n) for n, body in bodies.items() if phrase and phrase in body), "")
-        report.not_found.append((event_id, int(article), str(evidence), elsewhere))
+    for batch in [events] if isinstance(events, pd.DataFrame) else events:
+        for event_id, article, evidence in zip(
+            batch["event_id"], batch["article"], batch["evidence"], strict=True
+        ):
+            phrase = squash(str(evidence))
+            if phrase and phrase in bodies.get(int(article), ""):
+                report.found += 1
+                continue
+            report.missed += 1
+            if len(report.not_found) < MAX_LISTED:
+                elsewhere = next((str(n) for n, body in bodies.items() if phrase and phrase in body), "")
+                report.not_found.append((event_id, int(article), str(evidence), elsewhere))
     return report

@@ -321,11 +321,71 @@ def test_data_page_builds_no_download_until_asked(monkeypatch):
             export.FORMATS,
             fmt.key,
             export.ExportFormat(
-                fmt.key, fmt.label, fmt.extension, fmt.mime, lambda r, c: calls.append(1) or b""
+                fmt.key, fmt.label, fmt.extension, fmt.mime, lambda r, c, out: calls.append(1)
             ),
         )
     run(page="data")
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("bounds", "refused"),
+    [
+        ({"csv": 5, "geojson": 1000, "zip": 1000}, ["csv"]),
+        ({"csv": 24, "geojson": 23, "zip": 3}, ["geojson", "zip"]),
+        ({"csv": 24, "geojson": 24, "zip": 24}, []),
+    ],
+)
+def test_a_selection_over_the_download_bound_gets_the_export_command_instead(monkeypatch, bounds, refused):
+    """Over a format's bound its button is off, and beside the buttons the page says how many rows,
+    the limit, and the two ways out; the command shown re-creates this very selection."""
+    import shlex
+
+    from dashboard import export
+    from dashboard.cli import _parser, filter_state
+
+    for key, limit in bounds.items():
+        monkeypatch.setitem(export.DOWNLOAD_MAX_ROWS, key, limit)
+    params = {"years": "2018-2019", "q": "summit", "view": "flows"}  # 24 rows
+    at = run(params, page="data")
+    buttons = {b.proto.label: b.proto.disabled for b in at.get("download_button")}
+    assert buttons == {f"Download {f.label}": f.key in refused for f in export.FORMATS.values()}
+    if not refused:
+        assert not at.warning and not at.code
+        return
+    (warning,) = at.warning
+    limits = " or ".join(f"as {export.FORMATS[k].label} (at most {bounds[k]:,} rows)" for k in refused)
+    assert f"These filters select 24 rows, more than a download in the browser may hold {limits}:" in (
+        warning.value
+    )
+    assert "narrow the filters, or run the command-line export" in warning.value
+    (code,) = at.code
+    commands = code.value.splitlines()
+    assert len(commands) == len(refused)
+    state = at.session_state[KEYS.page_context].state
+    vocabulary = at.session_state[KEYS.page_context].dataset.vocabulary()
+    for key, command in zip(refused, commands, strict=True):
+        words = shlex.split(command)
+        assert words[:4] == ["python", "-m", "dashboard", "export"]
+        args = _parser().parse_args(words[3:])
+        assert args.format == key
+        assert filter_state(args, vocabulary) == state.filters_only() != type(state)()
+
+
+def test_the_export_command_shows_hostile_search_text_as_code_only(monkeypatch):
+    """Search text from the URL reaches the page only inside the command, shown as code: the
+    message beside the buttons holds counts and our own labels alone."""
+    import shlex
+
+    from dashboard import export
+
+    monkeypatch.setitem(export.DOWNLOAD_MAX_ROWS, "csv", 0)
+    hostile = "`summit` $(summit) **summit** <b>summit</b>'"  # every word is "summit": rows match
+    at = run({"q": hostile}, page="data")
+    (code,) = at.code
+    assert shlex.split(code.value)[-2:] == ["--q", hostile]
+    (warning,) = at.warning
+    assert "summit" not in warning.value and "<b>" not in warning.value
 
 
 def test_stated_toggle_keeps_only_what_the_text_states():

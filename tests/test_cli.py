@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 import subprocess
 import sys
 
@@ -154,3 +155,114 @@ def test_repeated_filter_flags_add_up_as_repeated_url_keys_do(capsys):
     assert repeated == capsys.readouterr().out
     main(["export", "--years", "2018", "--years", "2019"])
     assert "ignored: years: '2018,2019' is not a year" in capsys.readouterr().err
+
+
+# ----- streaming export, and the command the Data page shows --------------------------------------
+
+
+@pytest.fixture
+def parquet_table(tmp_path, monkeypatch):
+    """The shipped table served from its Parquet cache, whose rows must never be read whole."""
+    import shutil
+
+    import dashboard.dataset as dataset_module
+    from dashboard.dataset import DEFAULT_EVENTS, ENV_CACHE
+
+    shutil.copy(DEFAULT_EVENTS, tmp_path / "events.csv")
+    monkeypatch.setenv(ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setattr(dataset_module, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(dataset_module, "LAZY_MIN_ROWS", 0)
+
+    def never(self):
+        raise AssertionError("the command line read every row of a Parquet-backed table into memory")
+
+    monkeypatch.setattr(dataset_module._LazyLoad, "__call__", never)
+    return tmp_path / "events.csv"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "geojson", "zip"])
+@pytest.mark.parametrize(
+    "params", [{}, {"country": "SGP"}, {"category": "summit,meeting", "years": "2018-2019", "stated": "1"}]
+)
+def test_export_streams_the_page_download_bytes_from_the_engine(parquet_table, tmp_path, fmt, params):
+    """The file the CLI streams from a Parquet-backed table (its rows never read whole) is the
+    download the Data page builds for the same filters from the table held in memory."""
+    from dashboard.cli import export_command
+    from dashboard.export import FORMATS, ExportContext
+    from dashboard.ui.context import select
+
+    shipped = load_dataset()
+    state, _ = FilterState.from_query_params(params, shipped.vocabulary())
+    page = FORMATS[fmt].write(select(shipped, state), ExportContext(shipped, state, permalink=""))
+    out = tmp_path / f"out.{fmt}"
+    words = shlex.split(export_command(state, fmt, str(out)))
+    assert words[:4] == ["python", "-m", "dashboard", "export"]
+    assert main([*words[3:], "--events", str(parquet_table)]) == 0
+    assert load_dataset(parquet_table).parquet is not None
+    assert out.read_bytes() == page
+
+
+def test_export_to_a_pipe_is_the_file_bytes(tmp_path):
+    """Standard output that cannot seek gets the ZIP through a temporary file: the same bytes."""
+    out = tmp_path / "sgp.zip"
+    assert main(["export", "--country", "SGP", "--format", "zip", "-o", str(out)]) == 0
+    piped = subprocess.run(
+        [sys.executable, "-m", "dashboard", "export", "--country", "SGP", "--format", "zip"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    )
+    assert piped.stdout == out.read_bytes()
+
+
+def test_verify_reads_a_large_table_in_batches(parquet_table, tmp_path, capsys):
+    """`verify` over the Parquet-backed table (rows never read whole) reports what it reports
+    over the table in memory."""
+    page = tmp_path / "page.txt"
+    sources = load_dataset().sources
+    titles = "\n".join(str(t) for t in sources.sort_values("article")["title"])
+    page.write_text(titles + "\nThe two leaders met in Vladivostok.\n", encoding="utf-8")
+    framed = main(["verify", str(page)]), sorted(capsys.readouterr().out.splitlines())
+    cached = (
+        main(["verify", str(page), "--events", str(parquet_table)]),
+        sorted(capsys.readouterr().out.splitlines()),
+    )
+    assert load_dataset(parquet_table).parquet is not None
+    assert cached == framed
+    assert framed[0] == 1 and len(framed[1]) > 3
+
+
+HOSTILE_QUERIES = ["-x", "--format zip", "it's", '"; rm -rf ~', "$(reboot)", "`id`", "a b\\c", "Ки́ев", "a*"]
+
+
+@pytest.mark.parametrize("q", HOSTILE_QUERIES)
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"country": "SGP,PRK", "years": "2018-2019"},
+        {"category": "trade", "org": "ASEAN", "article": "1,4", "stated": "1"},
+    ],
+)
+def test_the_export_command_recreates_the_selection(q, params):
+    """The command the Data page shows, split as a POSIX shell splits it and parsed by the CLI's
+    own parser, gives back the same filters: values are arguments, never flags or shell syntax."""
+    from dashboard.cli import _parser, export_command, filter_state
+
+    vocabulary = load_dataset().vocabulary()
+    state, notices = FilterState.from_query_params({**params, "q": q, "view": "flows"}, vocabulary)
+    assert not notices
+    for fmt in ("csv", "zip"):
+        words = shlex.split(export_command(state, fmt))
+        assert words[:3] == ["python", "-m", "dashboard"]
+        args = _parser().parse_args(words[3:])
+        assert (args.command, args.format, args.output) == ("export", fmt, f"summit-atlas-events.{fmt}")
+        assert filter_state(args, vocabulary) == state.filters_only()
+
+
+def test_the_export_command_of_no_filters_has_no_filter_flags():
+    from dashboard.cli import export_command
+
+    assert (
+        export_command(FilterState()) == "python -m dashboard export --format csv -o summit-atlas-events.csv"
+    )

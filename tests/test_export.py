@@ -168,3 +168,61 @@ def test_exports_of_a_cached_table_round_trip_and_the_package_holds_the_same_fil
     assert package.read("events.csv") == csv_bytes
     assert package.read("events.geojson") == geojson
     assert b'"n2"' in package.read("datapackage.json")
+
+
+# ----- the bound on in-browser downloads, and one writer for bytes and files ---------------------
+
+
+@pytest.mark.parametrize("key", ["csv", "geojson", "zip"])
+@pytest.mark.parametrize(("offset", "allowed"), [(-1, True), (0, True), (1, False)])
+def test_download_refusal_at_below_and_above_the_bound(key, offset, allowed):
+    from dashboard.export import DOWNLOAD_MAX_ROWS, FORMATS, download_refusal
+
+    limit = DOWNLOAD_MAX_ROWS[key]
+    why = download_refusal(key, limit + offset)
+    if allowed:
+        assert why == ""
+    else:
+        # One sentence that names the format, the limit and the selection's size.
+        assert why == (
+            f"{FORMATS[key].label} downloads in the browser are limited to {limit:,} rows, and these "
+            f"filters select {limit + 1:,}."
+        )
+
+
+def test_download_bounds_cover_every_format_and_an_unknown_one_is_named():
+    from dashboard.export import DOWNLOAD_MAX_ROWS, FORMATS, download_refusal
+
+    assert set(DOWNLOAD_MAX_ROWS) == set(FORMATS)
+    assert all(download_refusal(key, 0) == "" for key in FORMATS)
+    with pytest.raises(ValueError, match="'pdf'"):
+        download_refusal("pdf", 1)
+
+
+@pytest.mark.parametrize("key", ["csv", "geojson", "zip"])
+def test_a_format_streamed_to_a_file_is_its_bytes(parquet_dataset, key, tmp_path):
+    """`stream` is the one writer: into a file (the CLI) or into memory (`write`, the page)."""
+    from dashboard.engine import Selection, for_dataset
+    from dashboard.export import FORMATS, ExportContext
+    from dashboard.filters import FilterState
+
+    rows = Selection(for_dataset(parquet_dataset))
+    context = ExportContext(parquet_dataset, FilterState())
+    path = tmp_path / f"out.{key}"
+    with path.open("wb") as out:
+        FORMATS[key].stream(rows, context, out)
+    assert path.read_bytes() == FORMATS[key].write(rows, context)
+
+
+@pytest.mark.parametrize("per_chunk", [1, 2, 7])
+def test_geojson_written_a_few_features_at_a_time_is_the_same_text(parquet_dataset, monkeypatch, per_chunk):
+    from dashboard import export
+    from dashboard.engine import Selection, for_dataset
+
+    rows = Selection(for_dataset(parquet_dataset))
+    whole = export.to_geojson_bytes(rows)
+    monkeypatch.setattr(export, "FEATURES_PER_CHUNK", per_chunk)
+    chunks = list(export.geojson_chunks(rows))
+    assert len(chunks) > 2 and b"".join(chunks) == whole
+    collection = json.loads(whole)
+    assert whole.decode("utf-8") == json.dumps(collection, ensure_ascii=False, indent=1)

@@ -300,12 +300,14 @@ def test_permalink_writes_only_what_differs_from_the_default():
 
 
 def test_the_export_registry_writer_dates_and_versions_the_package(shipped, tmp_path):
-    """`write_package(rows, context)`: the writer `export.FORMATS["zip"]` calls; the command line
-    gives no link, and the README says so."""
+    """`write_package(rows, context, out)`: the writer `export.FORMATS["zip"]` calls; the command
+    line gives no link, and the README says so."""
     state = FilterState(categories=("summit",))
     rows = state.apply(shipped.events)
     context = SimpleNamespace(dataset=shipped, state=state, permalink="")
-    files = unzip(write_package(rows, context), tmp_path)
+    out = io.BytesIO()
+    write_package(rows, context, out)
+    files = unzip(out.getvalue(), tmp_path)
     readme = files["README.md"].decode("utf-8")
     assert "not recorded" in readme and datetime.date.today().isoformat() in readme
     assert f"version {tool_version()}" in readme
@@ -348,3 +350,35 @@ def test_a_package_from_the_engine_is_the_package_of_the_frame(shipped, state, t
     where, args = state.where(engine)
     selection = Selection(engine, where, tuple(args))
     assert build(selection, shipped, state) == build(state.apply(shipped.events), shipped, state)
+
+
+def test_a_package_spooled_to_disk_is_the_package_held_in_memory(shipped, monkeypatch, tmp_path):
+    """Large members roll over to temporary files (`SPOOL_BYTES`) and are copied into the ZIP as
+    `writestr` writes bytes: the same package, byte for byte."""
+    from dashboard import package
+
+    state = FilterState(categories=("summit", "trade"))
+    rows = state.apply(shipped.events)
+    in_memory = build(rows, shipped, state)
+    monkeypatch.setattr(package, "SPOOL_BYTES", 1)
+    spooled = []
+    real = package.Spooled.__init__
+
+    def spy(self, chunks):
+        real(self, chunks)
+        spooled.append(self.file._rolled)
+
+    monkeypatch.setattr(package.Spooled, "__init__", spy)
+    out = tmp_path / "p.zip"
+    with out.open("wb") as file:
+        package.write_data_package(
+            rows,
+            shipped,
+            state,
+            file,
+            permalink=permalink("http://localhost:8501/data", state),
+            generated=DAY,
+            version=VERSION,
+        )
+    assert spooled == [True, True]  # events.csv and events.geojson went to disk
+    assert out.read_bytes() == in_memory

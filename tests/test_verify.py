@@ -109,3 +109,24 @@ def test_pages_saved_otherwise_are_read_or_named(page, ok, notes):
         assert any(line.startswith(note) for line in lines), lines
     if not ok:
         assert len(lines) == 2  # the page's identity and why nothing was checked: no row-by-row noise
+
+
+def test_a_report_of_batches_lists_the_first_misses_and_counts_the_rest(monkeypatch):
+    """Rows may come in batches (a large table read from its engine); a report keeps at most
+    MAX_LISTED quotes that were not found, and counts every row."""
+    import dashboard.verify as verify
+
+    monkeypatch.setattr(verify, "MAX_LISTED", 2)
+    batches = [
+        events(("a", 1, "Leaders met in Singapore"), ("b", 2, "nowhere")),
+        events(("c", 2, "nowhere"), ("d", 2, "nowhere"), ("e", 2, "USD 7.4 billion")),
+    ]
+    report = verify_page(PAGE.encode(), iter(batches), SOURCES)
+    assert (report.found, report.missed, len(report.not_found)) == (2, 3, 2)
+    assert not report.ok
+    assert report.lines()[-4:] == [
+        "b: evidence not in article 2: 'nowhere'",
+        "c: evidence not in article 2: 'nowhere'",
+        "... and 1 more phrases not found (not listed)",
+        "2 of 5 evidence phrases found verbatim in their article",
+    ]

@@ -6,7 +6,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard.export import FORMATS, ExportContext
+from dashboard.cli import export_command
+from dashboard.export import DOWNLOAD_MAX_ROWS, FORMATS, ExportContext, download_refusal
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import format_value
 from dashboard.ui import components
@@ -40,10 +41,10 @@ def render(ctx: PageContext) -> None:
     st.markdown(f"**{esc(ctx.sentence)}** {ctx.count:,} of {ctx.total:,} events.")
     if ctx.count == 0:
         st.info("No events match these filters, so there is nothing to download. Clear a filter to see rows.")
-    download_buttons(ctx)
+    bounded = download_buttons(ctx)
     # Same rows, same order as the downloads (the dataset is kept in date order, geo.enrich);
     # the table shows one page at a time, so its cost is bounded by the page, not the table.
-    start = _page_start(ctx.count)
+    start = _page_start(ctx.count, every_download=not bounded)
     page = rows.rows(limit=PAGE_SIZE, offset=start)
     # The table shows figures as people read them; the downloads keep value and unit apart.
     shown = page.assign(figure=[format_value(v, u) for v, u in zip(page["value"], page["unit"], strict=True)])
@@ -102,9 +103,16 @@ def render(ctx: PageContext) -> None:
     )
 
 
-def download_buttons(ctx: PageContext) -> None:
-    """One button per export format; each file is built only when its button is clicked."""
+def download_buttons(ctx: PageContext) -> list[str]:
+    """One button per export format; each file is built only when its button is clicked.
+
+    A format whose bound (`export.DOWNLOAD_MAX_ROWS`) the selection exceeds gets a disabled
+    button (no file can be built for it, not even by a request sent by hand) and, beside the
+    buttons, the count, the limit and the two ways out: narrower filters, or the command-line
+    export of exactly these rows. Returns the keys of the formats refused.
+    """
     context = ExportContext(ctx.dataset, ctx.state, permalink=permalink(ctx.state))
+    refusals = {key: download_refusal(key, ctx.count) for key in FORMATS}
     # Buttons as wide as their labels, in a row that wraps on a narrow screen: fixed columns
     # would cut the labels ("Downl…") at 800 px.
     row = st.container(horizontal=True, gap="small")
@@ -115,11 +123,39 @@ def download_buttons(ctx: PageContext) -> None:
             data=lambda fmt=fmt: fmt.write(ctx.selection, context),
             file_name=fmt.file_name(),
             mime=fmt.mime,
-            help=fmt.help,
-            disabled=ctx.count == 0,
+            help=refusals[fmt.key] or fmt.help,
+            disabled=ctx.count == 0 or bool(refusals[fmt.key]),
             width="content",
             on_click="ignore",
             key=f"download-{fmt.key}",
+        )
+    refused = [key for key, why in refusals.items() if why]
+    if refused:
+        too_large(ctx, refused)
+    return refused
+
+
+def too_large(ctx: PageContext, refused: list[str]) -> None:
+    """Why some downloads are off, in plain words, and the command that writes these rows.
+
+    Only numbers and our own labels are written as Markdown; the command (which holds the
+    filters' values, from the URL) is shown as code, never rendered.
+    """
+    limits = " or ".join(
+        f"as {FORMATS[key].label} (at most {DOWNLOAD_MAX_ROWS[key]:,} rows)" for key in refused
+    )
+    st.warning(
+        f"These filters select {ctx.count:,} rows, more than a download in the browser may hold "
+        f"{limits}: the server builds each file in its memory. To get these rows, narrow the "
+        "filters, or run the command-line export from the app's folder; it writes any number of "
+        "rows to a file in batches:"
+    )
+    st.code("\n".join(export_command(ctx.state.filters_only(), key) for key in refused), language="bash")
+    held = st.session_state.get(KEYS.uploaded_dataset)
+    if held is not None and held[1] is ctx.dataset:
+        st.caption(
+            "This table was uploaded: add `--events` and the path of your file to the command "
+            "(an ACLED or GDELT file converted first with `python -m dashboard import`)."
         )
 
 
@@ -130,7 +166,7 @@ def permalink(state) -> str:
     return f"{base}?{query}" if query else base
 
 
-def _page_start(total: int) -> int:
+def _page_start(total: int, every_download: bool = True) -> int:
     if total <= PAGE_SIZE:
         return 0
     pages = -(-total // PAGE_SIZE)
@@ -142,10 +178,8 @@ def _page_start(total: int) -> int:
         key=KEYS.data_page,
     )
     start = (int(number) - 1) * PAGE_SIZE
-    st.caption(
-        f"Rows {start + 1:,}-{min(start + PAGE_SIZE, total):,} of {total:,}. "
-        f"The downloads hold all {total:,}."
-    )
+    held = "The downloads hold" if every_download else "The export command below the buttons writes"
+    st.caption(f"Rows {start + 1:,}-{min(start + PAGE_SIZE, total):,} of {total:,}. {held} all {total:,}.")
     return start
 
 
