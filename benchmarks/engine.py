@@ -94,7 +94,7 @@ def enriched_parquet(n: int) -> Path:
 def worker(n: int) -> dict:
     """Every page's rerun work over an n-row Parquet table, in this fresh process."""
     from dashboard.charts import MAX_FIGURES, STATED_FIGURES, figures_table, timeline_chart, timeline_span
-    from dashboard.engine import Engine, Selection
+    from dashboard.engine import Engine
     from dashboard.filters import FilterState
     from dashboard.formatting import format_value
     from dashboard.geo import load_reference
@@ -108,15 +108,11 @@ def worker(n: int) -> dict:
     total = engine.total
     out: dict = {"n": n, "rows": total, "open": time.perf_counter() - t, "file_mb": path.stat().st_size / 1e6}
 
-    def select(state: FilterState) -> Selection:
-        where, params = state.where(engine)
-        return Selection(engine, where, tuple(params))
-
     for view in VIEWS:
         times = []
         for categories in FILTER_STEPS:
             t = time.perf_counter()
-            sel = select(FilterState(view=view, categories=tuple(categories)))
+            sel = FilterState(view=view, categories=tuple(categories)).selection(engine)
             sel.count()
             deck, _ = build_deck_and_overlay(view, sel, reference)
             text = deck.to_json()
@@ -128,7 +124,7 @@ def worker(n: int) -> dict:
     times, figure_times = [], []
     for categories in FILTER_STEPS:
         t = time.perf_counter()
-        sel = select(FilterState(categories=tuple(categories)))
+        sel = FilterState(categories=tuple(categories)).selection(engine)
         sel.count()
         span = timeline_span(sel, None)
         if span is not None:
@@ -145,7 +141,7 @@ def worker(n: int) -> dict:
     times = []
     for categories in FILTER_STEPS:
         t = time.perf_counter()
-        sel = select(FilterState(categories=tuple(categories)))
+        sel = FilterState(categories=tuple(categories)).selection(engine)
         count = sel.count()
         page = sel.rows(limit=1000, offset=max(0, count // 2000) * 1000)
         [format_value(v, u) for v, u in zip(page["value"], page["unit"], strict=True)]

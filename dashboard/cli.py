@@ -24,7 +24,7 @@ from pathlib import Path
 
 from dashboard.data import DEFAULT_SOURCES, Problem
 from dashboard.dataset import ENV_GEODATA, geodata_path, load_dataset
-from dashboard.engine import Selection, for_dataset
+from dashboard.engine import for_dataset
 from dashboard.export import FORMATS, ExportContext
 from dashboard.filters import FIELDS, FilterState
 from dashboard.formatting import plural
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if reference_problems:
         summary = _reference_summary(dataset.reference.label, reference_problems)
         print(f"{summary} (run validate for details)", file=sys.stderr)
-    rows = select(dataset, state)  # in the engine: counted, aggregated, read in batches
+    rows = state.selection(dataset.engine())  # in the engine: counted, aggregated, read in batches
     if args.command == "figure":
         return _figure(args, dataset, state, rows)
     link = permalink(page_url(args.url, "data"), state.filters_only()) if args.url else ""
@@ -176,14 +176,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"wrote {rows.count()} rows to {args.output}", file=sys.stderr)
     return 0
-
-
-def select(dataset, state: FilterState) -> Selection:
-    """The events of `dataset` that `state`'s filters keep, as a selection in its engine (what
-    `ui.context.select` gives the pages)."""
-    engine = for_dataset(dataset)
-    where, params = state.where(engine)
-    return Selection(engine, where, tuple(params))
 
 
 def _stream_to_stdout(write) -> int:

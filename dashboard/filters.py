@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 import pandas as pd
 
 from dashboard import search
-from dashboard.engine import Engine, of_frame
+from dashboard.engine import Engine, Selection, of_frame
 from dashboard.formatting import mark_controls
 from dashboard.lists import split_list
 from dashboard.schema import CATEGORIES, INFERENCE_FLAGS
@@ -430,6 +430,12 @@ class FilterState:
             clauses.append(clause)
             params += args
         return (" AND ".join(clauses) or "TRUE"), params
+
+    def selection(self, engine: Engine) -> Selection:
+        """The events these filters keep, as a selection in `engine` (a dataset's: its
+        `engine()`): what the pages show and what the downloads and the CLI's export write."""
+        where, params = self.where(engine)
+        return Selection(engine, where, tuple(params))
 
     def apply(self, events: pd.DataFrame, engine: Engine | None = None) -> pd.DataFrame:
         """The rows of an enriched events frame that match, in order; the input is left unchanged.

@@ -189,11 +189,10 @@ def test_export_streams_the_page_download_bytes_from_the_engine(parquet_table, t
     download the Data page builds for the same filters from the table held in memory."""
     from dashboard.cli import export_command
     from dashboard.export import FORMATS, ExportContext
-    from dashboard.ui.context import select
 
     shipped = load_dataset()
     state, _ = FilterState.from_query_params(params, shipped.vocabulary())
-    page = FORMATS[fmt].write(select(shipped, state), ExportContext(shipped, state, permalink=""))
+    page = FORMATS[fmt].write(state.selection(shipped.engine()), ExportContext(shipped, state, permalink=""))
     out = tmp_path / f"out.{fmt}"
     words = shlex.split(export_command(state, fmt, str(out)))
     assert words[:4] == ["python", "-m", "dashboard", "export"]

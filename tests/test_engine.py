@@ -186,14 +186,12 @@ def test_values_are_parameters_not_sql(shipped):
 
 @pytest.mark.parametrize("fmt", ["csv", "geojson"])
 def test_downloads_from_the_engine_are_the_bytes_of_the_frame(shipped, parquet_engine, fmt):
-    from dashboard.engine import Selection
     from dashboard.export import FORMATS
 
     state = FilterState(categories=("summit", "meeting"))
     expected = FORMATS[fmt].write(state.apply(shipped.events), None)
     for engine in (for_dataset(shipped), parquet_engine):
-        where, params = state.where(engine)
-        assert FORMATS[fmt].write(Selection(engine, where, tuple(params)), None) == expected
+        assert FORMATS[fmt].write(state.selection(engine), None) == expected
 
 
 def test_aggregates_do_not_depend_on_the_table_order(shipped):

@@ -340,16 +340,15 @@ def test_date_pattern_is_date_re_with_calendar_ranges(text, valid):
 def test_a_package_from_the_engine_is_the_package_of_the_frame(shipped, state, tmp_path):
     """The Data page hands the package its selection: counted, cited and read in batches from a
     Parquet file, never as one frame, it holds exactly the bytes the frame gives."""
-    from dashboard.engine import Engine, Selection
+    from dashboard.engine import Engine
 
     path = tmp_path / "events.parquet"
     frame = shipped.events.copy()
     frame.attrs = {}
     frame.to_parquet(path, index=False)
     engine = Engine.from_parquet(path)
-    where, args = state.where(engine)
-    selection = Selection(engine, where, tuple(args))
-    assert build(selection, shipped, state) == build(state.apply(shipped.events), shipped, state)
+    from_frame = build(state.apply(shipped.events), shipped, state)
+    assert build(state.selection(engine), shipped, state) == from_frame
 
 
 def test_a_package_spooled_to_disk_is_the_package_held_in_memory(shipped, monkeypatch, tmp_path):

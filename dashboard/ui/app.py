@@ -10,7 +10,7 @@ from dashboard.dataset import events_path
 from dashboard.formatting import escape_markdown as esc
 from dashboard.reference import ReferenceDataError
 from dashboard.ui import components, loaders
-from dashboard.ui.context import PageContext, select, set_context
+from dashboard.ui.context import PageContext, set_context
 from dashboard.ui.state import KEYS, sidebar_filters, url_notices
 
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -76,7 +76,7 @@ def main(cli_events: str | None = None) -> None:
         ):
             st.text("\n".join(report.lines()))  # plain text: names from the file never render
 
-    set_context(PageContext(dataset, state, select(dataset, state), tiles))
+    set_context(PageContext(dataset, state, state.selection(dataset.engine()), tiles))
     pages = [
         st.Page(PAGES / "map.py", title="Map", icon=":material/map:", url_path="map", default=True),
         st.Page(PAGES / "timeline.py", title="Timeline", icon=":material/timeline:", url_path="timeline"),

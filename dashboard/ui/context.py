@@ -15,16 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.dataset import Dataset
-from dashboard.engine import Selection, for_dataset
+from dashboard.engine import Selection
 from dashboard.filters import FilterState
 from dashboard.ui.state import KEYS
-
-
-def select(dataset: Dataset, state: FilterState) -> Selection:
-    """The events of `dataset` that `state`'s filters keep, as an engine selection."""
-    engine = for_dataset(dataset)
-    where, params = state.where(engine)
-    return Selection(engine, where, tuple(params))
 
 
 @dataclass(frozen=True, eq=False)

@@ -245,9 +245,7 @@ def _present_years(vocab: Vocabulary) -> tuple[int, ...]:
     ctx = st.session_state.get(KEYS.page_context)
     if ctx is None:
         return tuple(range(vocab.year_min, vocab.year_max + 1))
-    from dashboard.ui.context import select  # context imports this module
-
-    return years_present(select(ctx.dataset, ctx.state.replace(years=None)))
+    return years_present(ctx.state.replace(years=None).selection(ctx.dataset.engine()))
 
 
 def _playback(key: str, vocab: Vocabulary) -> Playback | None:
