@@ -100,5 +100,5 @@ def format_value(value, unit: str) -> str:
 
 
 def plural(n: int, word: str) -> str:
-    """`1 event`, `2 events`: a count with its noun."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    """`1 event`, `2 events`, `12,000 events`: a count with its noun."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"

@@ -192,7 +192,7 @@ def load_report(dataset: Dataset) -> None:
             f"Reference data ({esc(reference.label)}/): {plural(len(reference.problems), 'problem')}, "
             f"{plural(skipped, 'reference row')} skipped. What they describe may be missing from the map."
         )
-        with st.expander(f"Problems in the reference data ({len(reference.problems)})"):
+        with st.expander(f"Problems in the reference data ({len(reference.problems):,})"):
             _problem_table(reference.problems)
     result = dataset.result
     problems = list(dataset.source_problems) + list(result.problems)
@@ -200,10 +200,10 @@ def load_report(dataset: Dataset) -> None:
         return
     errors = sum(p.severity == "error" for p in problems)
     st.warning(
-        f"{esc(dataset.label)}: loaded {result.rows_loaded} of {result.rows_read} rows; "
-        f"skipped {result.rows_skipped}. {plural(len(problems), 'problem')} ({errors} skip a row)."
+        f"{esc(dataset.label)}: loaded {result.rows_loaded:,} of {result.rows_read:,} rows; "
+        f"skipped {result.rows_skipped:,}. {plural(len(problems), 'problem')} ({errors:,} skip a row)."
     )
-    with st.expander(f"Problems in {esc(dataset.label)} ({len(problems)})"):
+    with st.expander(f"Problems in {esc(dataset.label)} ({len(problems):,})"):
         _problem_table(problems)
 
 
