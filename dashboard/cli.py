@@ -20,6 +20,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from dashboard.data import DEFAULT_SOURCES, Problem
@@ -127,11 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import":
         return run_import_command(args)
     geodata = geodata_path(args.geodata)
+    loading = _Progress(sys.stderr)
     try:
         dataset = load_dataset(
-            getattr(args, "path", None) or getattr(args, "events", None), geodata, args.sources
+            getattr(args, "path", None) or getattr(args, "events", None),
+            geodata,
+            args.sources,
+            progress=loading,
         )
     except ReferenceDataError as exc:
+        loading.done()
         # The reference data's fault, named as such: no events table is checked against it.
         out = sys.stdout if args.command == "validate" else sys.stderr  # never into an export
         for problem in exc.problems:
@@ -140,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{geodata.name}: the reference data cannot be used; no events table was checked", file=sys.stderr
         )
         return 1
+    loading.done()
     result = dataset.result
     reference_problems = dataset.reference.problems
     problems = list(dataset.source_problems) + list(result.problems)
@@ -172,9 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     context = ExportContext(dataset, state, permalink=link)
     if not args.output:
         return _stream_to_stdout(lambda out: fmt.stream(rows, context, out))
-    if not _write(args.output, lambda out: fmt.stream(rows, context, out)):
+    written = _Progress(sys.stderr)
+    written.what = f"{args.output}"
+    if not _write(args.output, lambda out: fmt.stream(rows, context, _Counted(out, written))):
         return 2
-    print(f"wrote {rows.count()} rows to {args.output}", file=sys.stderr)
+    written.done()
+    print(f"wrote {rows.count():,} rows to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -219,6 +229,53 @@ def _figure(args: argparse.Namespace, dataset, state: FilterState, rows) -> int:
         return 2
     print(f"wrote the {args.view} figure of {rows.count()} rows to {args.output}", file=sys.stderr)
     return 0
+
+
+class _Progress:
+    """Progress of a long step on a terminal's stderr, one line redrawn at most twice a second
+    (a 10M-row check or export takes minutes); silent when stderr is a file or a pipe, so logs
+    and tests hold only the outcome."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self._last = 0.0
+        self._shown = False
+        self.what = ""
+
+    def __call__(self, fraction: float | None, text: str) -> None:
+        now = time.monotonic()
+        if not self.live or now - self._last < 0.5:
+            return
+        self._last, self._shown = now, True
+        share = "" if fraction is None else f"{max(0.0, min(fraction, 1.0)):4.0%} "
+        self.stream.write(f"\r\x1b[K{share}{text}")
+        self.stream.flush()
+
+    def wrote(self, size: int) -> None:
+        self(None, f"{self.what}: {size / 1e6:,.0f} MB written…")
+
+    def done(self) -> None:
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+class _Counted:
+    """A binary file that tells `progress` how many bytes have gone through it (everything
+    else, seeking included, is the file's own)."""
+
+    def __init__(self, out, progress: _Progress) -> None:
+        self._out, self._progress, self._size = out, progress, 0
+
+    def write(self, data) -> int:
+        n = self._out.write(data)
+        self._size += len(data)
+        self._progress.wrote(self._size)
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self._out, name)
 
 
 def _write(output: str, write) -> bool:

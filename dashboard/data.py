@@ -86,8 +86,8 @@ class LoadResult:
             return f"{name}: {plural(self.rows_loaded, 'row')} valid"
         count = len(self.problems)
         return (
-            f"{name}: {self.rows_loaded} of {self.rows_read} rows loaded, "
-            f"{self.rows_skipped} skipped, {plural(count, 'problem')}"
+            f"{name}: {self.rows_loaded:,} of {self.rows_read:,} rows loaded, "
+            f"{self.rows_skipped:,} skipped, {plural(count, 'problem')}"
         )
 
 

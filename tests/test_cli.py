@@ -265,3 +265,29 @@ def test_the_export_command_of_no_filters_has_no_filter_flags():
     assert (
         export_command(FilterState()) == "python -m dashboard export --format csv -o summit-atlas-events.csv"
     )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["a terminal", "a file or pipe"])
+def test_long_steps_show_progress_on_a_terminal_only(monkeypatch, tmp_path, terminal):
+    """A check or export of millions of rows takes minutes: a terminal sees what is happening;
+    a log or a test sees only the outcome."""
+    from dashboard import cli
+
+    err = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(cli.sys, "stderr", err)
+    clock = iter(range(0, 10_000, 1))
+    monkeypatch.setattr(cli.time, "monotonic", lambda: float(next(clock)))
+    assert main(["export", "--format", "csv", "-o", str(tmp_path / "out.csv")]) == 0
+    shown = err.getvalue()
+    assert shown.endswith(f"wrote 103 rows to {tmp_path / 'out.csv'}\n")
+    if terminal:
+        assert "Placing 103 events in their countries" in shown and "MB written…" in shown
+        # Each progress line is cleared before the next message, so none runs into it.
+        assert "\r\x1b[Kwrote 103 rows" in shown
+    else:
+        assert "\r" not in shown and "\x1b" not in shown
