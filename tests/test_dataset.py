@@ -3,6 +3,7 @@ is verified on every read (each defect of issue 10 is a miss, rebuilt with a not
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -632,7 +633,7 @@ def test_a_pinned_file_closes_when_its_last_holder_is_gone(cached, monkeypatch):
     assert not closer.alive
 
 
-@pytest.mark.parametrize("signed", [True, False], ids=["signed", "checked in full"])
+@pytest.mark.parametrize("signed", [True, False, None], ids=["signed", "checked in full", "built"])
 def test_progress_is_reported_from_the_loading_thread_only(cached, table, tiny_ref, signed, monkeypatch):
     """The UI's progress bar raises when updated from another thread: a report from the hashing
     thread made every reopen in the app a miss (rebuilt from the CSV, 2 minutes at 10M rows)."""
@@ -640,9 +641,11 @@ def test_progress_is_reported_from_the_loading_thread_only(cached, table, tiny_r
 
     monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
     _first, _load, _parquet, sidecar = cached
-    if not signed:
+    if signed is False:
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
         sidecar.write_bytes(ds._json_bytes(ds._sealed(meta, None)))
+    if signed is None:  # built from the CSV again: batches are written on a second thread
+        sidecar.unlink()
     caller = threading.current_thread()
     steps: list[str] = []
 
@@ -653,5 +656,124 @@ def test_progress_is_reported_from_the_loading_thread_only(cached, table, tiny_r
 
     sources, problems = load_sources()
     again = ds.build_dataset(table, tiny_ref, sources, problems, cache_dir=sidecar.parent, progress=progress)
-    assert again.from_cache and again.notices == (), again.notices
+    if signed is None:
+        assert not again.from_cache and again.result.rows_loaded == len(_first.events)
+    else:
+        assert again.from_cache and again.notices == (), again.notices
     assert steps
+
+
+# ----- what the cache folder may hold instead of a file (FIFO, device, folder, other owner) -------
+
+
+def _finishes(call, seconds: float = 10.0):
+    """`call`'s result, or "blocked" when it has not returned after `seconds`."""
+    import threading
+
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return out[0] if out else "blocked"
+
+
+def _unblock(path) -> None:
+    """Open a FIFO for writing and close it: a reader blocked on it then sees its end."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("which", ["sidecar", "parquet", "digest memo"])
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_a_fifo_in_place_of_a_cache_file_is_a_miss_and_never_blocks(cached, which, lazy, monkeypatch):
+    """Opening a FIFO for reading waits for a writer: anyone able to write the cache folder
+    could hang the app's first load for good."""
+    if lazy:
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, sidecar = cached
+    if which == "digest memo":  # written only for a table that settled before it was hashed
+        monkeypatch.setattr(ds, "DIGEST_SETTLE_NS", -(10**18))
+        load()
+        (target,) = parquet.parent.glob("*.digest.json")
+    else:
+        target = sidecar if which == "sidecar" else parquet
+    target.unlink()
+    os.mkfifo(target, 0o600)
+    try:
+        dataset = _finishes(load)
+    finally:
+        _unblock(target)
+    assert dataset != "blocked"
+    if which == "digest memo":  # the memo is only a shortcut: the table is hashed again
+        assert dataset.from_cache
+    else:
+        assert_rebuilt(
+            dataset, first, f"its {'sidecar' if which == 'sidecar' else 'Parquet file'} is not a regular file"
+        )
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+@pytest.mark.parametrize("which", ["sidecar", "parquet"])
+def test_a_link_to_a_device_in_place_of_a_cache_file_is_a_miss(cached, which, device):
+    """Read to its end, /dev/zero never ends: the small table's read (and the sidecar's) took
+    memory until the process was killed."""
+    first, load, parquet, sidecar = cached
+    target = sidecar if which == "sidecar" else parquet
+    target.unlink()
+    target.symlink_to(device)
+    assert_rebuilt(
+        _finishes(load),
+        first,
+        f"its {'sidecar' if which == 'sidecar' else 'Parquet file'} is not a regular file",
+    )
+
+
+def test_a_large_entry_owned_by_another_user_is_a_miss(cached, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("giving a file away takes root")
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, _sidecar = cached
+    os.chown(parquet, os.geteuid() + 4242, -1)
+    assert_rebuilt(load(), first, "its Parquet file can be written by another user")
+
+
+def test_a_pinned_file_deleted_after_the_check_is_still_read(cached, monkeypatch):
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, sidecar = cached
+    dataset = load()
+    assert dataset.from_cache
+    parquet.unlink()
+    sidecar.unlink()
+    assert dataset.engine().count() == len(first.events)
+    pd.testing.assert_frame_equal(dataset.events, first.events)
+
+
+def test_reopening_a_large_entry_again_and_again_leaks_no_open_file(cached, monkeypatch):
+    import gc
+
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    _first, load, _parquet, _sidecar = cached
+    load().engine()
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(10):
+        load().engine().count()
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_an_engine_outliving_its_dataset_never_reads_a_file_that_took_its_number(cached, monkeypatch):
+    """The engine reads `/proc/self/fd/N`: were N closed with the dataset, the next file opened
+    would take that number and be read in its place."""
+    import gc
+
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, _parquet, _sidecar = cached
+    dataset = load()
+    engine = dataset.engine()
+    fd = dataset._pin.fd
+    del dataset
+    gc.collect()
+    with open(os.devnull, "rb") as other:
+        assert other.fileno() != fd
+        assert engine.count() == len(first.events)
