@@ -569,6 +569,61 @@ def test_a_sidecar_whose_signature_is_not_text_is_a_miss(cached):
     assert_rebuilt(load(), first, "its sidecar's signature is not text")
 
 
+def _moved_signature(meta: dict, key: bytes) -> dict:
+    """A valid signature of ours, for another entry (another table's key dict and digest)."""
+    other = {**ds._signed_part(meta), "key": {**meta["key"], "content": "0" * 64}}
+    return {**meta, "signature": signing.sign(key, other)}
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(_moved_signature, id="moved from another entry"),
+        pytest.param(lambda m, k: {**m, "problems": []}, id="problems edited after signing"),
+        pytest.param(lambda m, k: {**m, "rows_read": m["rows_read"] + 1}, id="counts edited after signing"),
+        pytest.param(lambda m, k: {**m, "signature": "é" * 64}, id="non-ASCII"),
+        pytest.param(lambda m, k: {**m, "signature": "f" * 10**6}, id="huge"),
+    ],
+)
+def test_a_signature_that_does_not_vouch_for_its_sidecar_means_a_full_check(cached, spoil, monkeypatch):
+    """Whatever the signature, the entry is checked in full (served when it passes) and signed
+    again; a signature never makes an entry a miss, nor spares an unvouched one its check."""
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    _first, load, _parquet, sidecar = cached
+    key = signing.cache_key(sidecar.parent)
+    meta = spoil(json.loads(sidecar.read_text(encoding="utf-8")), key)
+    meta["sidecar_sha256"] = ds._sidecar_digest(meta)
+    sidecar.write_bytes(ds._json_bytes(meta))
+    calls = _count_checks(monkeypatch)
+    dataset = load()
+    assert dataset.from_cache and dataset.notices == () and calls == ["_check_parquet"]
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    assert signing.verifies(key, ds._signed_part(meta), meta["signature"])
+
+
+@pytest.mark.parametrize("signature", [None, [], {}], ids=["null", "list", "object"])
+def test_a_signature_of_another_json_type_is_a_miss(cached, signature):
+    first, load, _parquet, sidecar = cached
+    meta = {**json.loads(sidecar.read_text(encoding="utf-8")), "signature": signature}
+    meta["sidecar_sha256"] = ds._sidecar_digest(meta)
+    sidecar.write_bytes(ds._json_bytes(meta))
+    assert_rebuilt(load(), first, "its sidecar's signature is not text")
+
+
+def test_a_sidecar_naming_its_signature_twice_is_read_one_way_only(cached, monkeypatch):
+    """JSON with a key twice: the last one counts, for the digest and the signature alike, so a
+    valid signature followed by a forged one vouches for nothing."""
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    _first, load, _parquet, sidecar = cached
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    forged = {**meta, "signature": "0" * 64}
+    forged["sidecar_sha256"] = ds._sidecar_digest(forged)
+    text = ds._json_bytes(forged).decode("utf-8")
+    sidecar.write_text(text.replace('"signature":', f'"signature": "{meta["signature"]}", "signature":'))
+    calls = _count_checks(monkeypatch)
+    assert load().from_cache and calls == ["_check_parquet"]
+
+
 # ----- a large entry is read through the very file that was checked (dataset._Pinned) ----------
 
 
