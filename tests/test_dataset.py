@@ -767,7 +767,7 @@ def test_a_fifo_in_place_of_a_cache_file_is_a_miss_and_never_blocks(cached, whic
         )
 
 
-@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "a folder"])
 @pytest.mark.parametrize("which", ["sidecar", "parquet"])
 def test_a_link_to_a_device_in_place_of_a_cache_file_is_a_miss(cached, which, device):
     """Read to its end, /dev/zero never ends: the small table's read (and the sidecar's) took
@@ -775,12 +775,18 @@ def test_a_link_to_a_device_in_place_of_a_cache_file_is_a_miss(cached, which, de
     first, load, parquet, sidecar = cached
     target = sidecar if which == "sidecar" else parquet
     target.unlink()
-    target.symlink_to(device)
-    assert_rebuilt(
-        _finishes(load),
-        first,
-        f"its {'sidecar' if which == 'sidecar' else 'Parquet file'} is not a regular file",
-    )
+    if device == "a folder":
+        target.mkdir()
+    else:
+        target.symlink_to(device)
+    dataset = _finishes(load)
+    why = f"its {'sidecar' if which == 'sidecar' else 'Parquet file'} is not a regular file"
+    if device != "a folder":
+        assert_rebuilt(dataset, first, why)
+    else:  # a folder cannot be replaced by a file: served from the CSV, not cached, and said so
+        assert not dataset.from_cache and f"was unreadable or inconsistent ({why})" in dataset.notices[0]
+        assert "not written" in dataset.notices[1]
+        assert list(dataset.events["event_id"]) == list(first.events["event_id"])
 
 
 def test_a_large_entry_owned_by_another_user_is_a_miss(cached, monkeypatch):

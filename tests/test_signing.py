@@ -165,3 +165,25 @@ def test_processes_racing_to_make_the_key_all_get_the_same_one(key_path):
         worker.join(30)
     assert keys[0] is not None and keys == [keys[0]] * len(keys)
     assert signing.cache_key(key_path.parent.parent / "cache", path=key_path) == keys[0]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param(
+            lambda t: (t / "cache", t / "elsewhere" / ".." / "cache" / "cache.key"), id="through .."
+        ),
+        pytest.param(lambda t: (t / "cache", Path("cache/cache.key")), id="relative"),
+        pytest.param(lambda t: (t / "link", t / "keys" / "cache.key"), id="cache folder links to the key's"),
+        pytest.param(lambda t: (t / "cache", t / "cfg" / "cache.key"), id="key folder links into the cache"),
+    ],
+)
+def test_a_key_reached_inside_the_cache_folder_by_any_path_is_no_key(tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "keys")
+    (tmp_path / "cfg").symlink_to(tmp_path / "cache")
+    folder, path = where(tmp_path)
+    assert signing.cache_key(folder, create=True, path=path) is None
+    assert not (tmp_path / "cache" / "cache.key").exists() and not (tmp_path / "keys" / "cache.key").exists()
