@@ -399,7 +399,7 @@ def _content_digest(path: Path, folder: Path, progress: Callable[[int, int], Non
     memo = _digest_memo_path(path, folder)
     identity = _file_identity(path)
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        meta = json.loads(memo.read_text(encoding="utf-8"))
+        meta = json.loads(_read_file(memo).decode("utf-8"))
         body = {k: meta[k] for k in ("path", "identity", "sha256")}
         if (
             meta["memo_sha256"] == hashlib.sha256(_json_bytes(body)).hexdigest()
@@ -426,6 +426,27 @@ def _content_digest(path: Path, folder: Path, progress: Callable[[int, int], Non
                     with contextlib.suppress(OSError):
                         leftover.unlink(missing_ok=True)
     return digest
+
+
+class _NotAFile(OSError):
+    """A cache name that holds no regular file (a FIFO, a device, a folder)."""
+
+
+#: O_NONBLOCK: opening a FIFO for reading would wait for a writer; on a regular file it does nothing.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+
+
+def _read_file(path: Path) -> bytes:
+    """A cache file's bytes, only when it is a regular file: a FIFO would block the open and a
+    device such as /dev/zero never end (anyone able to write the cache folder can put either)."""
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotAFile(f"{Path(path).name} is not a regular file")
+        with open(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 def _json_bytes(value) -> bytes:
@@ -470,7 +491,7 @@ class _Pinned:
 
     def __init__(self, path: Path) -> None:
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(path, _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             raise _CacheMiss("its Parquet file is missing") from None
         except OSError as exc:
@@ -578,9 +599,11 @@ def _read_verified(
     """The cached frame, read from bytes whose SHA-256 matched the sidecar's, and checked
     unless its signed sidecar vouches that it was (`checked`)."""
     try:
-        blob = path.read_bytes()
+        blob = _read_file(path)
     except FileNotFoundError:
         raise _CacheMiss("its Parquet file is missing") from None
+    except _NotAFile:
+        raise _CacheMiss("its Parquet file is not a regular file") from None
     if hashlib.sha256(blob).hexdigest() != meta["parquet_sha256"]:
         raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
     # Read the bytes just verified, not the file again (it could change in between);
@@ -629,9 +652,11 @@ class _LazyLoad:
 def _check_sidecar(entry: _CacheEntry) -> dict:
     """The sidecar's content, once every key is there with its type and the key matches."""
     try:
-        meta = json.loads(entry.sidecar.read_text(encoding="utf-8"))
+        meta = json.loads(_read_file(entry.sidecar).decode("utf-8"))
     except FileNotFoundError:
         raise _CacheMiss("its sidecar is missing") from None
+    except _NotAFile:
+        raise _CacheMiss("its sidecar is not a regular file") from None
     except (OSError, ValueError) as exc:
         raise _CacheMiss(f"its sidecar is not JSON: {exc}") from None
     if not isinstance(meta, dict):

@@ -500,8 +500,19 @@ def _clean_text(text: str) -> str:
     return _CONTROL_RE.sub(" ", _SURROGATE_RE.sub("\ufffd", text)).strip()
 
 
+#: What a refused value's notice shows as a mark: every control and invisible character (C0,
+#: C1, the soft hyphen, zero-width and joiners, bidirectional controls, line and paragraph
+#: separators, the byte-order mark), so none reads as an escape like `\u200b` beside the marks.
+_INVISIBLE_RE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
+)
+
+
 def _show(value: str, limit: int = 40) -> str:
     """A refused value as the notice quotes it: controls shown as marks, not dropped (a notice
-    that `'\u202eflows'` is not a view must not read as if `'flows'` were not one)."""
-    value = mark_controls(_SURROGATE_RE.sub("\ufffd", str(value)).strip(), _CONTROL_RE)
-    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+    that `'\u202eflows'` is not a view must not read as if `'flows'` were not one). The cut to
+    `limit` counts the value's own characters, so it never splits a mark."""
+    value = _SURROGATE_RE.sub("\ufffd", str(value)).strip()
+    long = len(value) > limit
+    shown = mark_controls(value[: limit - 1] if long else value, _INVISIBLE_RE)
+    return repr(shown + "…" if long else shown)

@@ -24,7 +24,9 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import stat
+import tempfile
 from pathlib import Path
 
 #: Names the key file; else $XDG_CONFIG_HOME/summit-atlas/cache.key, else ~/.config/...
@@ -32,6 +34,7 @@ ENV_KEY = "SUMMIT_ATLAS_CACHE_KEY"
 KEY_BYTES = 32
 #: What is signed starts with this, so a signature of ours means nothing in another context.
 _DOMAIN = b"summit-atlas cache sidecar v1\n"
+_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def default_key_path() -> Path:
@@ -51,7 +54,8 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _read(path: Path) -> bytes | None:
     """The key's bytes when the file passes every test in the module docstring, else None."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer (a hung app).
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
     except OSError:
@@ -71,16 +75,22 @@ def _read(path: Path) -> bytes | None:
 
 
 def _create(path: Path) -> None:
-    """A new random key, written once (O_EXCL: two processes never both write one)."""
+    """A new random key, written whole under a temporary name and linked into place: a loader
+    racing this one finds no key or the whole key, never an empty file (which a crash mid-write
+    would also leave for good); link() never replaces a key another process made first."""
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(path, flags, 0o600)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0600
         try:
-            os.write(fd, os.urandom(KEY_BYTES))
-            os.fsync(fd)
+            try:
+                os.write(fd, os.urandom(KEY_BYTES))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileExistsError):  # another process made it first: use that
+                os.link(temp, path)
         finally:
-            os.close(fd)
+            os.unlink(temp)
 
 
 def cache_key(cache_folder: Path, *, create: bool = False, path: Path | None = None) -> bytes | None:
@@ -109,6 +119,7 @@ def sign(key: bytes, body: dict) -> str:
 
 def verifies(key: bytes | None, body: dict, signature: object) -> bool:
     """Whether `signature` is `body`'s under `key` (compared in constant time)."""
-    if key is None or not isinstance(signature, str) or not signature:
+    # compare_digest raises on non-ASCII text: anything but a hex digest simply does not verify.
+    if key is None or not isinstance(signature, str) or not _HEX.fullmatch(signature):
         return False
     return hmac.compare_digest(sign(key, body), signature)

@@ -72,6 +72,15 @@ def test_url_state_restores_filters_and_reports_bad_values():
     assert at.query_params["country"] == "PRK"
 
 
+def test_a_refused_url_value_shows_as_typed_with_its_invisible_characters_marked():
+    """Markdown, HTML and a shortcode in the value render as text; a zero-width space, a C1
+    control and a bidirectional override show as marks (tests/e2e/test_security.py: the page)."""
+    at = run({"view": "**x**<b>:red[y]\u200b\x9b\u202e"})
+    (warning,) = [w.value for w in at.warning if w.value.startswith("Ignored in the URL")]
+    shown = escape_markdown("view: '**x**<b>:red[y]⟨U+200B⟩⟨U+009B⟩⟨U+202E⟩' is not one of")
+    assert warning.startswith(f"Ignored in the URL: {shown}")
+
+
 def test_changing_a_widget_updates_the_url():
     at = run()
     at.multiselect(key="w_category").set_value(["trade"]).run()

@@ -3,6 +3,7 @@ is verified on every read (each defect of issue 10 is a miss, rebuilt with a not
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -568,6 +569,61 @@ def test_a_sidecar_whose_signature_is_not_text_is_a_miss(cached):
     assert_rebuilt(load(), first, "its sidecar's signature is not text")
 
 
+def _moved_signature(meta: dict, key: bytes) -> dict:
+    """A valid signature of ours, for another entry (another table's key dict and digest)."""
+    other = {**ds._signed_part(meta), "key": {**meta["key"], "content": "0" * 64}}
+    return {**meta, "signature": signing.sign(key, other)}
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(_moved_signature, id="moved from another entry"),
+        pytest.param(lambda m, k: {**m, "problems": []}, id="problems edited after signing"),
+        pytest.param(lambda m, k: {**m, "rows_read": m["rows_read"] + 1}, id="counts edited after signing"),
+        pytest.param(lambda m, k: {**m, "signature": "é" * 64}, id="non-ASCII"),
+        pytest.param(lambda m, k: {**m, "signature": "f" * 10**6}, id="huge"),
+    ],
+)
+def test_a_signature_that_does_not_vouch_for_its_sidecar_means_a_full_check(cached, spoil, monkeypatch):
+    """Whatever the signature, the entry is checked in full (served when it passes) and signed
+    again; a signature never makes an entry a miss, nor spares an unvouched one its check."""
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    _first, load, _parquet, sidecar = cached
+    key = signing.cache_key(sidecar.parent)
+    meta = spoil(json.loads(sidecar.read_text(encoding="utf-8")), key)
+    meta["sidecar_sha256"] = ds._sidecar_digest(meta)
+    sidecar.write_bytes(ds._json_bytes(meta))
+    calls = _count_checks(monkeypatch)
+    dataset = load()
+    assert dataset.from_cache and dataset.notices == () and calls == ["_check_parquet"]
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    assert signing.verifies(key, ds._signed_part(meta), meta["signature"])
+
+
+@pytest.mark.parametrize("signature", [None, [], {}], ids=["null", "list", "object"])
+def test_a_signature_of_another_json_type_is_a_miss(cached, signature):
+    first, load, _parquet, sidecar = cached
+    meta = {**json.loads(sidecar.read_text(encoding="utf-8")), "signature": signature}
+    meta["sidecar_sha256"] = ds._sidecar_digest(meta)
+    sidecar.write_bytes(ds._json_bytes(meta))
+    assert_rebuilt(load(), first, "its sidecar's signature is not text")
+
+
+def test_a_sidecar_naming_its_signature_twice_is_read_one_way_only(cached, monkeypatch):
+    """JSON with a key twice: the last one counts, for the digest and the signature alike, so a
+    valid signature followed by a forged one vouches for nothing."""
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    _first, load, _parquet, sidecar = cached
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    forged = {**meta, "signature": "0" * 64}
+    forged["sidecar_sha256"] = ds._sidecar_digest(forged)
+    text = ds._json_bytes(forged).decode("utf-8")
+    sidecar.write_text(text.replace('"signature":', f'"signature": "{meta["signature"]}", "signature":'))
+    calls = _count_checks(monkeypatch)
+    assert load().from_cache and calls == ["_check_parquet"]
+
+
 # ----- a large entry is read through the very file that was checked (dataset._Pinned) ----------
 
 
@@ -632,7 +688,7 @@ def test_a_pinned_file_closes_when_its_last_holder_is_gone(cached, monkeypatch):
     assert not closer.alive
 
 
-@pytest.mark.parametrize("signed", [True, False], ids=["signed", "checked in full"])
+@pytest.mark.parametrize("signed", [True, False, None], ids=["signed", "checked in full", "built"])
 def test_progress_is_reported_from_the_loading_thread_only(cached, table, tiny_ref, signed, monkeypatch):
     """The UI's progress bar raises when updated from another thread: a report from the hashing
     thread made every reopen in the app a miss (rebuilt from the CSV, 2 minutes at 10M rows)."""
@@ -640,9 +696,11 @@ def test_progress_is_reported_from_the_loading_thread_only(cached, table, tiny_r
 
     monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
     _first, _load, _parquet, sidecar = cached
-    if not signed:
+    if signed is False:
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
         sidecar.write_bytes(ds._json_bytes(ds._sealed(meta, None)))
+    if signed is None:  # built from the CSV again: batches are written on a second thread
+        sidecar.unlink()
     caller = threading.current_thread()
     steps: list[str] = []
 
@@ -653,5 +711,130 @@ def test_progress_is_reported_from_the_loading_thread_only(cached, table, tiny_r
 
     sources, problems = load_sources()
     again = ds.build_dataset(table, tiny_ref, sources, problems, cache_dir=sidecar.parent, progress=progress)
-    assert again.from_cache and again.notices == (), again.notices
+    if signed is None:
+        assert not again.from_cache and again.result.rows_loaded == len(_first.events)
+    else:
+        assert again.from_cache and again.notices == (), again.notices
     assert steps
+
+
+# ----- what the cache folder may hold instead of a file (FIFO, device, folder, other owner) -------
+
+
+def _finishes(call, seconds: float = 10.0):
+    """`call`'s result, or "blocked" when it has not returned after `seconds`."""
+    import threading
+
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return out[0] if out else "blocked"
+
+
+def _unblock(path) -> None:
+    """Open a FIFO for writing and close it: a reader blocked on it then sees its end."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("which", ["sidecar", "parquet", "digest memo"])
+@pytest.mark.parametrize("lazy", [False, True], ids=["read in memory", "verified by DuckDB"])
+def test_a_fifo_in_place_of_a_cache_file_is_a_miss_and_never_blocks(cached, which, lazy, monkeypatch):
+    """Opening a FIFO for reading waits for a writer: anyone able to write the cache folder
+    could hang the app's first load for good."""
+    if lazy:
+        monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, sidecar = cached
+    if which == "digest memo":  # written only for a table that settled before it was hashed
+        monkeypatch.setattr(ds, "DIGEST_SETTLE_NS", -(10**18))
+        load()
+        (target,) = parquet.parent.glob("*.digest.json")
+    else:
+        target = sidecar if which == "sidecar" else parquet
+    target.unlink()
+    os.mkfifo(target, 0o600)
+    try:
+        dataset = _finishes(load)
+    finally:
+        _unblock(target)
+    assert dataset != "blocked"
+    if which == "digest memo":  # the memo is only a shortcut: the table is hashed again
+        assert dataset.from_cache
+    else:
+        assert_rebuilt(
+            dataset, first, f"its {'sidecar' if which == 'sidecar' else 'Parquet file'} is not a regular file"
+        )
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "a folder"])
+@pytest.mark.parametrize("which", ["sidecar", "parquet"])
+def test_a_link_to_a_device_in_place_of_a_cache_file_is_a_miss(cached, which, device):
+    """Read to its end, /dev/zero never ends: the small table's read (and the sidecar's) took
+    memory until the process was killed."""
+    first, load, parquet, sidecar = cached
+    target = sidecar if which == "sidecar" else parquet
+    target.unlink()
+    if device == "a folder":
+        target.mkdir()
+    else:
+        target.symlink_to(device)
+    dataset = _finishes(load)
+    why = f"its {'sidecar' if which == 'sidecar' else 'Parquet file'} is not a regular file"
+    if device != "a folder":
+        assert_rebuilt(dataset, first, why)
+    else:  # a folder cannot be replaced by a file: served from the CSV, not cached, and said so
+        assert not dataset.from_cache and f"was unreadable or inconsistent ({why})" in dataset.notices[0]
+        assert "not written" in dataset.notices[1]
+        assert list(dataset.events["event_id"]) == list(first.events["event_id"])
+
+
+def test_a_large_entry_owned_by_another_user_is_a_miss(cached, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("giving a file away takes root")
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, _sidecar = cached
+    os.chown(parquet, os.geteuid() + 4242, -1)
+    assert_rebuilt(load(), first, "its Parquet file can be written by another user")
+
+
+def test_a_pinned_file_deleted_after_the_check_is_still_read(cached, monkeypatch):
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, parquet, sidecar = cached
+    dataset = load()
+    assert dataset.from_cache
+    parquet.unlink()
+    sidecar.unlink()
+    assert dataset.engine().count() == len(first.events)
+    pd.testing.assert_frame_equal(dataset.events, first.events)
+
+
+def test_reopening_a_large_entry_again_and_again_leaks_no_open_file(cached, monkeypatch):
+    import gc
+
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    _first, load, _parquet, _sidecar = cached
+    load().engine()
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(10):
+        load().engine().count()
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_an_engine_outliving_its_dataset_never_reads_a_file_that_took_its_number(cached, monkeypatch):
+    """The engine reads `/proc/self/fd/N`: were N closed with the dataset, the next file opened
+    would take that number and be read in its place."""
+    import gc
+
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    first, load, _parquet, _sidecar = cached
+    dataset = load()
+    engine = dataset.engine()
+    fd = dataset._pin.fd
+    del dataset
+    gc.collect()
+    with open(os.devnull, "rb") as other:
+        assert other.fileno() != fd
+        assert engine.count() == len(first.events)

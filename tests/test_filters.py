@@ -68,6 +68,14 @@ def test_from_query_params(params, expected):
         ({"view": "\u202eflows"}, "view: '⟨U+202E⟩flows' is not one of"),
         ({"view": "flows\x00\x01"}, "view: 'flows⟨U+0000⟩⟨U+0001⟩' is not one of"),
         ({"category": "\u2066meeting"}, "category: '⟨U+2066⟩meeting' is not a known category"),
+        # Every invisible character shows the same way, not some as marks and some as escapes.
+        ({"view": "flows\u200b"}, "view: 'flows⟨U+200B⟩' is not one of"),
+        ({"view": "\ufeffflows"}, "view: '⟨U+FEFF⟩flows' is not one of"),
+        ({"view": "a\x9bflows"}, "view: 'a⟨U+009B⟩flows' is not one of"),
+        ({"view": "flo\u00adws"}, "view: 'flo⟨U+00AD⟩ws' is not one of"),
+        ({"view": "flows\u2060x"}, "view: 'flows⟨U+2060⟩x' is not one of"),
+        ({"view": "a\u2028b"}, "view: 'a⟨U+2028⟩b' is not one of"),
+        ({"view": "\ud800flows"}, "view: '\ufffdflows' is not one of"),
     ],
 )
 def test_invalid_values_are_ignored_with_a_notice_naming_them(params, notice):
@@ -351,3 +359,22 @@ def test_search_folds_accents_and_dotted_letters(query, text):
 
     texts = pd.Series([" " + normalise(text) + " "])
     assert matches(texts, query).tolist() == [True]
+
+
+@pytest.mark.parametrize(
+    "control", [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))], ids=lambda c: f"U+{ord(c):04X}"
+)
+def test_every_c0_and_c1_control_in_a_refused_value_shows_as_a_mark(control):
+    _state, (notice,) = FilterState.from_query_params({"view": f"a{control}b"}, VOCAB)
+    assert f"'a⟨U+{ord(control):04X}⟩b' is not one of" in notice
+
+
+@pytest.mark.parametrize("at", range(34, 42))
+def test_the_cut_of_a_long_refused_value_never_splits_a_mark(at):
+    """A value is cut to 40 characters: the cut counts the value's own characters, so a control
+    near it shows as a whole mark or not at all, never as a broken '⟨U+0…'."""
+    value = "a" * at + "\u202e" + "b" * 20
+    _state, (notice,) = FilterState.from_query_params({"view": value}, VOCAB)
+    quoted = notice.split("'")[1]
+    assert quoted.endswith("…") and quoted.count("⟨") == quoted.count("⟩") == quoted.count("⟨U+202E⟩")
+    assert len(quoted.replace("⟨U+202E⟩", "!")) == 40

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +93,97 @@ BODY = {"parquet_sha256": "a" * 64, "rows": 3, "problems": []}
 )
 def test_a_signature_verifies_only_under_its_key_for_its_content(key, body, signature, ok):
     assert signing.verifies(key, body, signature) is ok
+
+
+def _blocks(call, seconds: float = 5.0) -> bool:
+    """Whether `call` is still running after `seconds` (it is left to finish on its own thread)."""
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return worker.is_alive()
+
+
+def test_a_fifo_named_as_the_key_is_no_key_and_never_blocks(tmp_path):
+    """Opening a FIFO for reading waits for a writer: the app would hang on its first load."""
+    fifo = tmp_path / "cache.key"
+    os.mkfifo(fifo, 0o600)
+    found: list = []
+    try:
+        assert not _blocks(lambda: found.append(signing.cache_key(tmp_path / "c", create=True, path=fifo)))
+    finally:
+        with contextlib.suppress(OSError):  # let a blocked open through, so the thread ends
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert found == [None]
+
+
+@pytest.mark.parametrize("path", ["/dev/null", "/dev/zero", "."], ids=["null", "zero", "a folder"])
+def test_a_device_or_folder_named_as_the_key_is_no_key(tmp_path, path):
+    assert signing.cache_key(tmp_path / "cache", create=True, path=Path(path)) is None
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["é" * 64, "\ud800" * 64, "g" * 64, "a" * 1_000_000],
+    ids=["non-ASCII", "surrogates", "not hex", "huge"],
+)
+def test_a_signature_that_is_not_a_digest_never_verifies_and_never_raises(signature):
+    """hmac.compare_digest raises TypeError on non-ASCII text: such a sidecar must read as
+    unsigned (checked in full, then signed), not fail the reopen."""
+    assert signing.verifies(b"k" * 32, BODY, signature) is False
+
+
+def test_a_key_being_made_by_another_process_is_never_seen_half_written(key_path, tmp_path, monkeypatch):
+    """Two loaders making the key at once: the one that finds it mid-write (empty) must not
+    conclude there is no key, nor may a crash there leave an empty key file for good."""
+    seen: list = []
+    urandom, asked = os.urandom, []
+
+    def racing(n: int) -> bytes:  # the other process asks while this one writes
+        if n == signing.KEY_BYTES and not asked:
+            asked.append(n)
+            seen.append(signing.cache_key(tmp_path / "cache", create=True, path=key_path))
+        return urandom(n)
+
+    monkeypatch.setattr(signing.os, "urandom", racing)
+    mine = signing.cache_key(tmp_path / "cache", create=True, path=key_path)
+    assert mine is not None and seen == [mine]
+    assert [p.name for p in key_path.parent.iterdir()] == ["cache.key"]  # no temporary left
+
+
+def _make_key(path: str, queue) -> None:
+    queue.put(signing.cache_key(Path(path).parent.parent / "cache", create=True, path=Path(path)))
+
+
+def test_processes_racing_to_make_the_key_all_get_the_same_one(key_path):
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [context.Process(target=_make_key, args=(str(key_path), queue)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    keys = [queue.get(timeout=30) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    assert keys[0] is not None and keys == [keys[0]] * len(keys)
+    assert signing.cache_key(key_path.parent.parent / "cache", path=key_path) == keys[0]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param(
+            lambda t: (t / "cache", t / "elsewhere" / ".." / "cache" / "cache.key"), id="through .."
+        ),
+        pytest.param(lambda t: (t / "cache", Path("cache/cache.key")), id="relative"),
+        pytest.param(lambda t: (t / "link", t / "keys" / "cache.key"), id="cache folder links to the key's"),
+        pytest.param(lambda t: (t / "cache", t / "cfg" / "cache.key"), id="key folder links into the cache"),
+    ],
+)
+def test_a_key_reached_inside_the_cache_folder_by_any_path_is_no_key(tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "keys")
+    (tmp_path / "cfg").symlink_to(tmp_path / "cache")
+    folder, path = where(tmp_path)
+    assert signing.cache_key(folder, create=True, path=path) is None
+    assert not (tmp_path / "cache" / "cache.key").exists() and not (tmp_path / "keys" / "cache.key").exists()
