@@ -336,6 +336,7 @@ def _settle_scale(page, since: float, selector: str, timeout_s: float) -> dict:
     for QUIET_MS; return script end, the main element's last change, and settled (the later)."""
     deck = selector == DECK
     deadline = time.monotonic() + timeout_s
+    seen = "nothing"
     while time.monotonic() < deadline:
         page.wait_for_timeout(250)
         now, change, draw, idle, shown = page.evaluate(
@@ -344,6 +345,7 @@ def _settle_scale(page, since: float, selector: str, timeout_s: float) -> dict:
         )
         done = _script_done(page, since) if idle else None
         last = draw if deck else change
+        seen = f"at {now - since:,.0f} ms: script end {done}, shown {shown}, last change {last - since:,.0f}"
         if done is None or not shown or last <= since or now - max(last, done) < QUIET_MS:
             continue
         if deck:
@@ -351,7 +353,7 @@ def _settle_scale(page, since: float, selector: str, timeout_s: float) -> dict:
             final = frames[-1][1] if frames else None
             last = next((t for t, h in frames if h == final), last)
         return {"script": done - since, "shown": last - since, "settled": max(done, last) - since}
-    raise TimeoutError(f"did not settle within {timeout_s:.0f} s")
+    raise TimeoutError(f"did not settle within {timeout_s:.0f} s ({seen})")
 
 
 def _change_category(page) -> float:
