@@ -513,9 +513,14 @@ def write_section(text: str, path: Path = RESULTS) -> None:
     head = "# Painting every page at scale (`python benchmarks/paint.py --events PATH`)\n"
     old = path.read_text(encoding="utf-8") if path.exists() else head
     name = text.splitlines()[0]
-    sections = re.split(r"(?m)^(?=## )", old)
-    kept = [s for s in sections if s.splitlines() and s.splitlines()[0] != name]
-    body = "".join(kept).rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+    sections = [s.rstrip("\n") for s in re.split(r"(?m)^(?=## )", old) if s.strip()]
+    new = text.rstrip("\n")
+    at = next((i for i, s in enumerate(sections) if s.splitlines()[0] == name), None)
+    if at is None:
+        sections.append(new)
+    else:
+        sections[at] = new  # in place: the tables keep their order
+    body = "\n\n".join(sections) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
 
