@@ -55,6 +55,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -143,14 +144,29 @@ class Server:
         self.stop()
         raise TimeoutError(f"{script.name} did not start")
 
-    def peak_rss_mib(self) -> float | None:
-        """The server process's peak resident memory so far (`VmHWM`), in MiB."""
+    def peak_rss_mib(self, field: str = "VmHWM") -> float | None:
+        """The server process's peak resident memory so far (`VmHWM`; `VmRSS`: now), in MiB."""
         try:
             status = Path(f"/proc/{self.proc.pid}/status").read_text()
         except OSError:
             return None
-        kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+        kib = next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith(f"{field}:")), None
+        )
         return None if kib is None else kib / 1024
+
+
+class RssSampler(threading.Thread):
+    """The largest `VmRSS` of a server seen every half second: the timed pages' peak, which
+    `VmHWM` cannot give apart from the warm-up's (a first check of a table peaks higher)."""
+
+    def __init__(self, server: Server):
+        super().__init__(daemon=True)
+        self.server, self.peak, self.halt = server, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.5):
+            self.peak = max(self.peak, self.server.peak_rss_mib("VmRSS") or 0.0)
 
     def stop(self) -> None:
         try:
@@ -428,6 +444,8 @@ def run_scale(events: Path, cache: Path | None, pages: list[str], runs: int) -> 
             warm_s = time.monotonic() - warm
             rss_warm = server.peak_rss_mib()
             print(f"  warm-up {warm_s:.1f} s, server peak RSS {rss_warm:,.0f} MiB", flush=True)
+            sampler = RssSampler(server)
+            sampler.start()
             for i in range(runs):
                 for name, path, selector in chosen:
                     shot = HERE / "results" / f"paint-{Path(label).stem}-{name}-run{i + 1}.png"
@@ -435,6 +453,7 @@ def run_scale(events: Path, cache: Path | None, pages: list[str], runs: int) -> 
                     results.setdefault(name, []).append(figures)
                     print(f"  run {i + 1} {name:12} {_scale_line(figures)}", flush=True)
             browser.close()
+        sampler.halt.set()
         rss = server.peak_rss_mib()
     finally:
         server.stop()
@@ -449,7 +468,7 @@ def run_scale(events: Path, cache: Path | None, pages: list[str], runs: int) -> 
         "cache": "a fresh temporary folder (built by the warm-up)" if own_cache else str(folder),
         "runs": runs,
         "load": (load_before, _load()),
-        "rss": (rss_warm, rss),
+        "rss": (rss_warm, rss, sampler.peak),
         "warm": warm_s,
         "minutes": (time.monotonic() - t0) / 60,
         "cache_changed": changed,
@@ -483,7 +502,7 @@ def scale_report(results: dict[str, list[dict]], chosen, meta: dict) -> str:
         lines.append(f"| {name} | {' | '.join(cells)} | {failed} of {len(rows)} | {SIGNALS[selector]} |")
     errors = [(n, r) for n, rows in results.items() for r in rows if "error" in r]
     lines.append("")
-    rss_warm, rss = meta["rss"]
+    rss_warm, rss, timed = meta["rss"]
     lines += [
         f"- Table: `{meta['events']}`; cache: {meta['cache']}; medians of {meta['runs']} fresh browser "
         f"contexts per page, pages in turn; run took {meta['minutes']:.1f} min after server start "
@@ -491,7 +510,8 @@ def scale_report(results: dict[str, list[dict]], chosen, meta: dict) -> str:
         f"- Load average (1 / 5 / 15 min) before: {meta['load'][0]}; after: {meta['load'][1]} "
         f"({os.cpu_count()} cores).",
         f"- Server peak RSS (`VmHWM` of the streamlit process): {rss_warm:,.0f} MiB after the warm-up, "
-        f"{rss:,.0f} MiB at the end (budget 1.5 GB = 1,431 MiB).",
+        f"{rss:,.0f} MiB at the end; largest `VmRSS` during the timed pages (sampled every 0.5 s): "
+        f"{timed:,.0f} MiB (budget 1.5 GB = 1,431 MiB).",
         "- (a): navigation start until settled; (b): the category change (“Kinds of event”: "
         f"{CATEGORY}) until settled again. Settled: the later of the script's end (`stApp` "
         "`data-test-script-state` → `notRunning`) and the main element's last change, with nothing "

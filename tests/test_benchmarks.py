@@ -64,7 +64,7 @@ def test_paint_scale_report_has_a_row_per_page_and_names_failures(tmp_path):
         "cache": str(tmp_path),
         "runs": 3,
         "load": ("1.00 / 1.00 / 1.00", "2.00 / 1.50 / 1.00"),
-        "rss": (300.0, 512.0),
+        "rss": (300.0, 512.0, 400.0),
         "warm": 1.5,
         "minutes": 2.0,
         "cache_changed": [],
@@ -74,7 +74,11 @@ def test_paint_scale_report_has_a_row_per_page_and_names_failures(tmp_path):
     assert "| 2,000 ms | 1,900 ms | 2,000 ms | 200 ms |" in rows["| summits"]
     assert "| 4,000 ms |" in rows["| data"] and "1 of 2" in rows["| data"]
     assert "**data** failed: first load: TimeoutError" in text
-    assert "512 MiB at the end" in text and "unchanged by the run" in text
+    assert (
+        "512 MiB at the end" in text
+        and "pages (sampled every 0.5 s): 400 MiB" in text
+        and "unchanged by the run" in text
+    )
 
 
 def test_paint_scale_sections_are_replaced_not_repeated(tmp_path):
