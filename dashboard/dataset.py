@@ -538,21 +538,23 @@ def _verify_in_place(
 ) -> None:
     """A large entry's Parquet file checked where it lies: its SHA-256 against the sidecar's
     and, unless the sidecar's signature vouches for them (`checked`), its invariants."""
-    share = 0.9 if checked else 0.3
-
-    def hashed(done: int, total: int) -> None:
-        report(0.05 + share * done / total, "Verifying the checked copy's bytes…")
-
+    if checked:  # the signature vouches for the rest: only the bytes, with progress
+        digest = _sha256_file(
+            path, lambda done, total: report(0.05 + 0.9 * done / total, "Verifying the checked copy's bytes…")
+        )
+        if digest != meta["parquet_sha256"]:
+            raise _CacheMiss("the Parquet file's SHA-256 differs from the one its sidecar records")
+        return
     # The file's SHA-256 and its invariants, side by side (hashlib and DuckDB both release
-    # the GIL); neither result is used unless both pass.
+    # the GIL); neither result is used unless both pass. Progress is reported from this thread
+    # only: the UI's progress bar cannot be updated from another.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-digest") as pool:
-        hashing = pool.submit(_sha256_file, path, None if not checked else hashed)
+        hashing = pool.submit(_sha256_file, path)
         failure: Exception | None = None
-        if not checked:
-            try:
-                _check_parquet(path, meta, reference, articles, report)
-            except Exception as exc:  # reported after the digest: a changed file says so first
-                failure = exc
+        try:
+            _check_parquet(path, meta, reference, articles, report)
+        except Exception as exc:  # reported after the digest: a changed file says so first
+            failure = exc
         try:
             digest = hashing.result()
         except FileNotFoundError:

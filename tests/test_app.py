@@ -612,3 +612,29 @@ def test_a_table_in_its_parquet_cache_serves_every_page_without_reading_its_rows
     *cached, dataset = _visit(params, visits)
     assert dataset.parquet is not None and dataset.loaded is None
     assert cached == framed
+
+
+def test_the_app_reopens_a_large_checked_table_from_its_cache_under_its_progress_bar(tmp_path, monkeypatch):
+    """A new server process reopens a checked table from its (signed) cache: no rebuild, no
+    notice, under the progress bar a large table gets (at toy size, its thresholds patched)."""
+    import shutil
+
+    import dashboard.dataset as dataset_module
+    from dashboard.dataset import DEFAULT_EVENTS, ENV_CACHE
+    from dashboard.ui import loaders
+
+    shutil.copy(DEFAULT_EVENTS, tmp_path / "events.csv")
+    monkeypatch.setenv(ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setenv(ENV_EVENTS, str(tmp_path / "events.csv"))
+    monkeypatch.setattr(dataset_module, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(dataset_module, "LAZY_MIN_ROWS", 0)
+    monkeypatch.setattr(loaders, "PROGRESS_MIN_BYTES", 0)
+    opened = []
+    for _ in range(2):
+        loaders._dataset_slot.clear()  # as a new server process would start
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        assert not at.exception, [e.value for e in at.exception]
+        opened.append(at.session_state[KEYS.page_context].dataset)
+    built, reopened = opened
+    assert not built.from_cache and reopened.from_cache and reopened.notices == ()
+    assert reopened.result.rows_loaded == built.result.rows_loaded
