@@ -155,6 +155,13 @@ class Server:
         )
         return None if kib is None else kib / 1024
 
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
 
 class RssSampler(threading.Thread):
     """The largest `VmRSS` of a server seen every half second: the timed pages' peak, which
@@ -167,13 +174,6 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while not self.halt.wait(0.5):
             self.peak = max(self.peak, self.server.peak_rss_mib("VmRSS") or 0.0)
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def _settle(page, since: float, timeout_s: float = 90) -> tuple[float, int]:
