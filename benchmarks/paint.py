@@ -38,9 +38,12 @@ hash above); Timeline, the Altair chart (`stVegaLiteChart`); Data and Sources, t
 (`stDataFrame`). For the pages other than maps the last change is the last DOM mutation under
 `stMain` or 2D canvas draw in it (Vega and the data grid paint on canvases). Settled is the
 later of script end and last change; both are printed, so server time and painting can be
-told apart. The server's peak RSS (`VmHWM` of the streamlit process) and the load average
-before and after are recorded; the table is written to `benchmarks/results/paint-scale.md`
-(one section per table, replaced on a new run).
+told apart. The server's peak RSS (`VmHWM` of the streamlit process; and the largest `VmRSS`
+of the timed pages) and the load average before and after are recorded; the table is written to
+`benchmarks/results/paint-scale.md` (one section per table, replaced on a new run). The run
+lists any file of `--cache` it changed: a folder shared with others should be passed as a copy
+(at the time of writing the app rebuilds a signed large entry on every server start: README,
+"Painting in a real browser").
 """
 
 from __future__ import annotations
