@@ -43,3 +43,52 @@ def test_check_workers_run_at_toy_size(real_ref, tmp_path, monkeypatch):
     assert figures["baseline"]["rows"] == 200
     checked = {figures[phase]["rows"] for phase in ("check only", "first check", "reopen", "reopen + rows")}
     assert len(checked) == 1 and checked.pop() >= 190
+
+
+def _page_figures(settled: float) -> dict:
+    phase = {"script": settled - 100, "shown": settled, "settled": settled}
+    return {"a": phase, "b": {k: v / 10 for k, v in phase.items()}}
+
+
+def test_paint_scale_report_has_a_row_per_page_and_names_failures(tmp_path):
+    from benchmarks import paint
+
+    chosen = [p for p in paint.SCALE_PAGES if p[0] in ("summits", "data")]
+    results = {
+        "summits": [_page_figures(3000), _page_figures(1000), _page_figures(2000)],
+        "data": [_page_figures(4000), {"error": "first load: TimeoutError", "shot": tmp_path / "x.png"}],
+    }
+    meta = {
+        "label": "events-toy.csv",
+        "events": tmp_path / "events-toy.csv",
+        "cache": str(tmp_path),
+        "runs": 3,
+        "load": ("1.00 / 1.00 / 1.00", "2.00 / 1.50 / 1.00"),
+        "rss": (300.0, 512.0, 400.0),
+        "warm": 1.5,
+        "minutes": 2.0,
+        "cache_changed": [],
+    }
+    text = paint.scale_report(results, chosen, meta)
+    rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    assert "| 2,000 ms | 1,900 ms | 2,000 ms | 200 ms |" in rows["| summits"]
+    assert "| 4,000 ms |" in rows["| data"] and "1 of 2" in rows["| data"]
+    assert "**data** failed: first load: TimeoutError" in text
+    assert (
+        "512 MiB at the end" in text
+        and "pages (sampled every 0.5 s): 400 MiB" in text
+        and "unchanged by the run" in text
+    )
+
+
+def test_paint_scale_sections_are_replaced_not_repeated(tmp_path):
+    from benchmarks import paint
+
+    out = tmp_path / "paint-scale.md"
+    paint.write_section("## a.csv\n\nfirst\n", out)
+    paint.write_section("## b.csv\n\nother\n", out)
+    paint.write_section("## a.csv\n\nsecond\n", out)
+    text = out.read_text()
+    assert text.startswith("# Painting every page at scale")
+    assert text.count("## a.csv") == 1 and "second" in text and "first" not in text
+    assert text.index("## a.csv") < text.index("## b.csv\n\nother")
