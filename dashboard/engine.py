@@ -179,6 +179,20 @@ class Engine:
             picked = self.positions(where, params, limit, offset)
             frame = self.frame if columns is None else self.frame[list(columns)]
             return frame if len(picked) == len(frame) else frame.iloc[picked]
+        if limit is not None and self._order():
+            # A page of a file not in the views' order: the page's positions first, sorting
+            # only the key's two columns, then those rows read whole. A top-N over every wide
+            # column would read them for every matching row (1.2-3.4 s against 0.6-1.3 s for a
+            # page of 1,000 rows among 2M at 10M).
+            page = self.table(
+                f"SELECT {ROW} FROM {EVENTS} WHERE {where}{self._order()} LIMIT ? OFFSET ?",
+                [*params, int(limit), int(offset)],
+            )
+            order = page.column(0).to_numpy()
+            fetched = self.fetch_rows(order, list(columns or self.columns))
+            rank = pd.Series(np.arange(len(order)), index=order)
+            fetched = fetched.iloc[np.argsort(rank.loc[fetched[ROW]].to_numpy(), kind="stable")]
+            return fetched.drop(columns=ROW).reset_index(drop=True)
         wanted = ", ".join(_quote(c) for c in (columns or self.columns))
         sql, args = f"SELECT {wanted} FROM {EVENTS} WHERE {where}{self._order()}", list(params)
         if limit is not None:

@@ -230,3 +230,25 @@ def test_aggregates_and_look_ups_over_parquet_match_the_frame(shipped, parquet_e
     assert list(events_on_arc(sel, arc["kind"], arc["target"]).rows()["event_id"]) == list(
         events_on_arc(frame, arc["kind"], arc["target"])["event_id"]
     )
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(10, 0), (7, 31), (40, 90), (5, 500)])
+@pytest.mark.parametrize("columns", [None, ["title", "value", "date_inferred"]], ids=["all", "some"])
+def test_a_page_of_a_shuffled_parquet_file_is_the_frames_page(shipped, tmp_path, limit, offset, columns):
+    """A file not in the views' order is paged in two steps (positions by the order key, then
+    those rows): the same rows, order, columns and types as a page of the dataset's frame."""
+    path = tmp_path / "shuffled.parquet"
+    shuffled = shipped.events.sample(frac=1.0, random_state=3)
+    shuffled.attrs = {}
+    shuffled.to_parquet(path, index=False)
+    engine = Engine.from_parquet(path)
+    assert not engine.in_date_order()
+    frame = shipped.events if columns is None else shipped.events[columns]
+    page = engine.rows("category <> ?", ["nothing"], columns=columns, limit=limit, offset=offset)
+    expected = frame.iloc[offset : offset + limit].reset_index(drop=True)
+    assert list(page.columns) == list(columns or engine.columns)
+    # Text may come back as `str` where the frame holds `object` (data.LOOPED_COLUMNS): values
+    # compared; numbers, flags and counts keep their exact types.
+    pd.testing.assert_frame_equal(page, expected[list(page.columns)], check_dtype=False)
+    for col in {"value", "date_inferred", "article", "year_start"} & set(page.columns):
+        assert page[col].dtype == expected[col].dtype, col

@@ -45,7 +45,9 @@ def render(ctx: PageContext) -> None:
     # Same rows, same order as the downloads (the dataset is kept in date order, geo.enrich);
     # the table shows one page at a time, so its cost is bounded by the page, not the table.
     start = _page_start(ctx.count, every_download=not bounded)
-    page = rows.rows(limit=PAGE_SIZE, offset=start)
+    # Only what the table shows is read (the long summary and search text are not).
+    wanted = [c for c in SHOWN_COLUMNS if c != "figure"] + ["value", "unit"]
+    page = rows.rows(columns=wanted, limit=PAGE_SIZE, offset=start)
     # The table shows figures as people read them; the downloads keep value and unit apart.
     shown = page.assign(figure=[format_value(v, u) for v, u in zip(page["value"], page["unit"], strict=True)])
     table = shown[SHOWN_COLUMNS]
