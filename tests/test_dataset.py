@@ -838,3 +838,58 @@ def test_an_engine_outliving_its_dataset_never_reads_a_file_that_took_its_number
     with open(os.devnull, "rb") as other:
         assert other.fileno() != fd
         assert engine.count() == len(first.events)
+
+
+# ----- a large table's file is put in the views' order (dataset.SORT_MIN_ROWS) ------------------
+
+
+def _shuffled_table(tmp_path, n: int = 40):
+    """A table whose CSV is in no date order (as the synthetic benchmark tables are)."""
+    rng = random.Random(5)
+    rows = [
+        row(event_id=f"e-{i:02d}", date_start=f"20{rng.randint(10, 19)}-0{rng.randint(1, 9)}-1{i % 10}")
+        for i in range(n)
+    ]
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes(rows))
+    return path
+
+
+@pytest.mark.parametrize("sort_from", [0, 10**9], ids=["sorted", "under the threshold"])
+def test_a_large_tables_file_is_kept_in_the_views_order(tmp_path, tiny_ref, monkeypatch, sort_from):
+    from dashboard.engine import Engine
+
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    monkeypatch.setattr(ds, "SORT_MIN_ROWS", sort_from)
+    path = _shuffled_table(tmp_path)
+    sources, problems = load_sources()
+    built = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    (parquet,) = (tmp_path / "c").glob("*.parquet")
+    assert Engine.from_parquet(parquet).in_date_order() is (sort_from == 0)
+    assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".")] == []
+    again = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert again.from_cache and again.notices == ()
+    pd.testing.assert_frame_equal(again.events, built.events)
+    assert (ds.views_order(again.events) == np.arange(len(again.events))).all()
+
+
+def test_a_sort_that_fails_keeps_the_file_in_the_csvs_order(tmp_path, tiny_ref, monkeypatch):
+    """Out of memory or disk, the sort gives up: the table is cached as read, never lost."""
+    from dashboard import geo
+
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    monkeypatch.setattr(ds, "SORT_MIN_ROWS", 0)
+    monkeypatch.setattr(geo, "VIEWS_ORDER_SQL", "no_such_column")  # the sort's query fails
+    path = _shuffled_table(tmp_path)
+    sources, problems = load_sources()
+    built = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    monkeypatch.undo()
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    assert built.notices == ()
+    assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".")] == []
+    again = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert again.from_cache and again.notices == ()
+    pd.testing.assert_frame_equal(again.events, built.events)
