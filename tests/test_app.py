@@ -381,6 +381,66 @@ def test_a_selection_over_the_download_bound_gets_the_export_command_instead(mon
         assert filter_state(args, vocabulary) == state.filters_only() != type(state)()
 
 
+@pytest.mark.parametrize("key", ["csv", "geojson", "zip"])
+def test_a_large_download_is_prepared_under_a_progress_bar_then_offered(monkeypatch, key):
+    """From PREPARE_MIN_ROWS rows a file takes seconds to write: its button prepares it in the
+    page's run under a progress bar, then the download holds exactly the file the deferred
+    button would have built; other filters drop it."""
+    import io
+    import zipfile
+
+    from dashboard import export
+    from dashboard.export import FORMATS
+
+    monkeypatch.setattr(export, "PREPARE_MIN_ROWS", 0)
+    at = run({"country": "SGP"}, page="data")
+    labels = [b.proto.label for b in at.button if b.key and b.key.startswith("prepare-")]
+    assert labels == [f"Prepare {f.label}" for f in FORMATS.values()]
+    assert not at.get("download_button")
+    at.button(key=f"prepare-{key}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    fmt = FORMATS[key]
+    assert [b.proto.label for b in at.get("download_button")] == [f"Download {fmt.label}"]
+    held = at.session_state[KEYS.prepared_download]
+    assert held["format"] == key
+    ctx = at.session_state[KEYS.page_context]
+    if key == "zip":  # its README holds the page's address, which AppTest does not have
+        names = zipfile.ZipFile(io.BytesIO(held["data"])).namelist()
+        assert {"events.csv", "events.geojson", "sources.csv", "README.md", "datapackage.json"} <= set(names)
+    else:
+        assert held["data"] == fmt.write(ctx.selection, None)
+    # Another filter: the prepared file is dropped, every format is to be prepared again.
+    at.multiselect(key="w_category").set_value(["summit"]).run()
+    assert KEYS.prepared_download not in at.session_state
+    assert not at.get("download_button")
+
+
+def test_a_prepared_download_reports_its_progress_as_rows_are_written(monkeypatch):
+    from dashboard.dataset import load_dataset
+    from dashboard.export import FORMATS, reporting
+    from dashboard.filters import FilterState
+
+    dataset = load_dataset()
+    selection = FilterState().selection(dataset.engine())
+    for fmt in FORMATS.values():
+        seen: list[tuple[int, int]] = []
+        counted = reporting(selection, fmt, lambda done, total, seen=seen: seen.append((done, total)))
+        object.__setattr__(counted, "size", 10)  # batches of 10 rows: a bar that moves
+        assert fmt.write(counted, None if fmt.key != "zip" else _zip_context(dataset)) == fmt.write(
+            selection, None if fmt.key != "zip" else _zip_context(dataset)
+        )
+        total = selection.count() * fmt.reads
+        assert seen[-1] == (total, total) and len(seen) >= fmt.reads * 10
+        assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def _zip_context(dataset):
+    from dashboard.export import ExportContext
+    from dashboard.filters import FilterState
+
+    return ExportContext(dataset, FilterState(), permalink="")
+
+
 def test_the_export_command_shows_hostile_search_text_as_code_only(monkeypatch):
     """Search text from the URL reaches the page only inside the command, shown as code: the
     message beside the buttons holds counts and our own labels alone."""

@@ -49,6 +49,8 @@ KEYS = SimpleNamespace(
     timeline_context="w_timeline_context",
     # The map column's width, as the browser reports it (see components.chart_width).
     chart_width="map-width",
+    # A large download built under a progress bar (pages/data.py), for these filters only.
+    prepared_download="prepared_download",
 )
 #: Seconds between two steps of play: long enough for a browser without a GPU to repaint the map.
 PLAY_SECONDS = 2.0

@@ -6,8 +6,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from dashboard import export
 from dashboard.cli import export_command
-from dashboard.export import DOWNLOAD_MAX_ROWS, FORMATS, ExportContext, download_refusal
+from dashboard.export import DOWNLOAD_MAX_ROWS, FORMATS, ExportContext, download_refusal, reporting
 from dashboard.formatting import escape_markdown as esc
 from dashboard.formatting import format_value
 from dashboard.ui import components
@@ -106,8 +107,12 @@ def render(ctx: PageContext) -> None:
 
 
 def download_buttons(ctx: PageContext) -> list[str]:
-    """One button per export format; each file is built only when its button is clicked.
+    """One button per export format; each file is built only when asked for.
 
+    A small selection's file is built when its button is clicked (Streamlit shows a spinner on
+    the button meanwhile). From PREPARE_MIN_ROWS rows a file takes more than a second: the
+    button is "Prepare …", which builds it in the page's run under a progress bar, then offers
+    it for download (kept for this session until the filters change; one file at a time).
     A format whose bound (`export.DOWNLOAD_MAX_ROWS`) the selection exceeds gets a disabled
     button (no file can be built for it, not even by a request sent by hand) and, beside the
     buttons, the count, the limit and the two ways out: narrower filters, or the command-line
@@ -115,18 +120,33 @@ def download_buttons(ctx: PageContext) -> list[str]:
     """
     context = ExportContext(ctx.dataset, ctx.state, permalink=permalink(ctx.state))
     refusals = {key: download_refusal(key, ctx.count) for key in FORMATS}
+    prepared = _prepared(ctx)
     # Buttons as wide as their labels, in a row that wraps on a narrow screen: fixed columns
     # would cut the labels ("Downl…") at 800 px.
     row = st.container(horizontal=True, gap="small")
+    progress = st.empty()
     for fmt in FORMATS.values():
+        refused = refusals[fmt.key]
+        ready = prepared is not None and prepared["format"] == fmt.key
+        if ctx.count >= export.PREPARE_MIN_ROWS and not refused and not ready:
+            if row.button(
+                f"Prepare {fmt.label}",
+                key=f"prepare-{fmt.key}",
+                help=f"{ctx.count:,} rows take a few seconds to write: the file is built here, "
+                "with a progress bar, then offered for download",
+            ):
+                with progress.container():
+                    _prepare(ctx, fmt, context)
+                st.rerun()
+            continue
         row.download_button(
             f"Download {fmt.label}",
-            # Built when the button is clicked, from the engine in batches (never on a rerun).
-            data=lambda fmt=fmt: fmt.write(ctx.selection, context),
+            # Prepared above, or built when the button is clicked (never on a rerun).
+            data=prepared["data"] if ready else (lambda fmt=fmt: fmt.write(ctx.selection, context)),
             file_name=fmt.file_name(),
             mime=fmt.mime,
-            help=refusals[fmt.key] or fmt.help,
-            disabled=ctx.count == 0 or bool(refusals[fmt.key]),
+            help=refused or fmt.help,
+            disabled=ctx.count == 0 or bool(refused),
             width="content",
             on_click="ignore",
             key=f"download-{fmt.key}",
@@ -135,6 +155,38 @@ def download_buttons(ctx: PageContext) -> list[str]:
     if refused:
         too_large(ctx, refused)
     return refused
+
+
+def _signature(ctx: PageContext) -> tuple:
+    """What a prepared file was built from: this dataset and these filters."""
+    return (id(ctx.dataset), ctx.state.filters_only())
+
+
+def _prepared(ctx: PageContext) -> dict | None:
+    """The file prepared for this dataset and these filters, if any; one built for others is
+    dropped (its memory with it)."""
+    held = st.session_state.get(KEYS.prepared_download)
+    if held is not None and held["signature"] != _signature(ctx):
+        del st.session_state[KEYS.prepared_download]
+        return None
+    return held
+
+
+def _prepare(ctx: PageContext, fmt, context: ExportContext) -> None:
+    """Build `fmt`'s file of the selection under a progress bar, and keep it for the session."""
+    st.session_state.pop(KEYS.prepared_download, None)  # one file at a time
+    bar = st.progress(0.0, text=f"Writing {fmt.label}…")
+
+    def report(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        bar.progress(share, text=f"Writing {fmt.label}: {share:.0%} of {ctx.count:,} rows…")
+
+    data = fmt.write(reporting(ctx.selection, fmt, report), context)
+    st.session_state[KEYS.prepared_download] = {
+        "signature": _signature(ctx),
+        "format": fmt.key,
+        "data": data,
+    }
 
 
 def too_large(ctx: PageContext, refused: list[str]) -> None:
