@@ -60,7 +60,7 @@ from dashboard.filters import Vocabulary
 from dashboard.geo import GEODATA_DIR, Reference, enrich, load_reference, views_order
 from dashboard.lists import split_list
 from dashboard.schema import EVENT_COLUMNS
-from dashboard.signing import cache_key, sign, verifies
+from dashboard.signing import cache_key, key_problem, sign, verifies
 from dashboard.timespan import year_counts
 
 ENV_EVENTS = "SUMMIT_ATLAS_EVENTS"
@@ -246,6 +246,9 @@ def build_dataset(
             digest = None  # unreadable: load_events reports it as a problem
         if digest is not None:
             entry = _CacheEntry.make(digest, label, reference, sources, folder)
+            unused = key_problem(folder)
+            if unused:
+                notices.append(f"{unused}; so every reopen of a large table is checked in full")
             report(0.05, f"Opening the checked copy of {label}…")
             opened, why = _open_cache(entry, reference, articles, report)
             if opened is not None:
@@ -258,6 +261,7 @@ def build_dataset(
                     opened.frame,
                     label,
                     from_cache=True,
+                    notices=tuple(notices),
                     parquet=opened.pin.path if opened.pin else entry.parquet,
                     _load=opened.load,
                     _pin=opened.pin,

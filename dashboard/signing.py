@@ -52,26 +52,33 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def _read(path: Path) -> bytes | None:
-    """The key's bytes when the file passes every test in the module docstring, else None."""
+def _read(path: Path) -> tuple[bytes | None, str]:
+    """The key's bytes when the file passes every test in the module docstring, else None and
+    why not ("" when there is no file at all)."""
     # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer (a hung app).
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
-    except OSError:
-        return None
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, "it is a link" if path.is_symlink() else f"it cannot be read ({exc.strerror})"
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != KEY_BYTES:
-            return None
-        if hasattr(os, "geteuid") and (st.st_uid != os.geteuid() or st.st_mode & 0o077):
-            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None, "it is not a regular file"
+        if st.st_size != KEY_BYTES:
+            return None, f"it holds {st.st_size} bytes, not {KEY_BYTES}"
+        if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+            return None, "it belongs to another user"
+        if hasattr(os, "geteuid") and st.st_mode & 0o077:
+            return None, f"others may read or change it (mode {stat.S_IMODE(st.st_mode):04o}; make it 0600)"
         data = os.read(fd, KEY_BYTES + 1)
-    except OSError:
-        return None
+    except OSError as exc:
+        return None, f"it cannot be read ({exc.strerror})"
     finally:
         os.close(fd)
-    return data if len(data) == KEY_BYTES else None
+    return (data, "") if len(data) == KEY_BYTES else (None, "it changed while it was read")
 
 
 def _create(path: Path) -> None:
@@ -100,11 +107,23 @@ def cache_key(cache_folder: Path, *, create: bool = False, path: Path | None = N
     path = Path(path) if path is not None else default_key_path()
     if _inside(path, Path(cache_folder)):
         return None
-    key = _read(path)
+    key, _why = _read(path)
     if key is None and create and not path.exists() and not path.is_symlink():
         _create(path)
-        key = _read(path)
+        key, _why = _read(path)
     return key
+
+
+def key_problem(cache_folder: Path, *, path: Path | None = None) -> str:
+    """Why a key file that is there is not used, in words ("" when it is used, or there is none
+    yet): without it every reopen of a large table is checked in full, and the user should know."""
+    path = Path(path) if path is not None else default_key_path()
+    if _inside(path, Path(cache_folder)):
+        return f"the cache key {path} lies inside the cache folder it would vouch for"
+    if not path.exists() and not path.is_symlink():
+        return ""
+    _key, why = _read(path)
+    return f"the cache key {path} is not used: {why}" if why else ""
 
 
 def _message(body: dict) -> bytes:

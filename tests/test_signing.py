@@ -187,3 +187,46 @@ def test_a_key_reached_inside_the_cache_folder_by_any_path_is_no_key(tmp_path, m
     folder, path = where(tmp_path)
     assert signing.cache_key(folder, create=True, path=path) is None
     assert not (tmp_path / "cache" / "cache.key").exists() and not (tmp_path / "keys" / "cache.key").exists()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (lambda p: p.chmod(0o644), "others may read or change it (mode 0644; make it 0600)"),
+        (lambda p: p.write_bytes(b"k" * 5), "it holds 5 bytes, not 32"),
+        (lambda p: (p.unlink(), p.mkdir()), "it is not a regular file"),
+        (lambda p: (p.unlink(), p.symlink_to(p.with_name("elsewhere"))), "it is a link"),
+    ],
+    ids=["readable by others", "too short", "a folder", "a link"],
+)
+def test_a_key_that_is_there_but_not_used_is_named_with_the_reason(key_path, tmp_path, spoil, why):
+    cache = tmp_path / "cache"
+    assert signing.key_problem(cache, path=key_path) == ""  # none yet: one will be made
+    signing.cache_key(cache, create=True, path=key_path)
+    assert signing.key_problem(cache, path=key_path) == ""
+    spoil(key_path)
+    assert signing.key_problem(cache, path=key_path) == f"the cache key {key_path} is not used: {why}"
+
+
+def test_the_app_says_when_its_cache_key_is_not_used(tmp_path, monkeypatch):
+    """A key others can read vouches for nothing: the dataset's notices say so (and why every
+    reopen of a large table then takes the full check)."""
+    from dashboard import dataset as ds
+    from dashboard.data import load_sources
+    from tests.conftest import row, table_bytes, tiny_reference
+
+    key = tmp_path / "key" / "cache.key"
+    monkeypatch.setenv(signing.ENV_KEY, str(key))
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    table = tmp_path / "events.csv"
+    table.write_bytes(table_bytes([row(event_id=f"e-{i}") for i in range(3)]))
+    sources, problems = load_sources()
+    first = ds.build_dataset(table, tiny_reference(), sources, problems, cache_dir=tmp_path / "c")
+    assert first.notices == ()
+    key.chmod(0o640)
+    again = ds.build_dataset(table, tiny_reference(), sources, problems, cache_dir=tmp_path / "c")
+    assert again.from_cache
+    assert again.notices == (
+        f"the cache key {key} is not used: others may read or change it (mode 0640; make it 0600); "
+        "so every reopen of a large table is checked in full",
+    )
