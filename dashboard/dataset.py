@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
 import time
@@ -1169,7 +1170,8 @@ def _in_views_order(staged: Path, schema: pa.Schema, folder: Path, name: str, te
     try:
         with (
             duckdb.connect(config={"threads": 2, "memory_limit": SORT_MEMORY}) as con,
-            tempfile.TemporaryDirectory(prefix="summit-atlas-sort-", dir=folder) as spill,
+            # Named as the other temporaries: a crash mid-sort leaves it for the next check to remove.
+            tempfile.TemporaryDirectory(prefix=f".{name}.sort-", suffix=".tmp", dir=folder) as spill,
         ):
             con.execute("SET preserve_insertion_order = false")
             con.execute("SET temp_directory = $dir", {"dir": spill})
@@ -1179,6 +1181,9 @@ def _in_views_order(staged: Path, schema: pa.Schema, folder: Path, name: str, te
                 for batch in reader:
                     writer.write_table(pa.Table.from_batches([batch]).cast(schema))
     except Exception:  # out of memory or disk: keep the file in the CSV's order
+        # The part written goes now: on a full disk it would leave no room for the sidecar.
+        with contextlib.suppress(OSError):
+            target.unlink(missing_ok=True)
         return staged
     return target
 
@@ -1199,12 +1204,17 @@ def _temporary(folder: Path, name: str, created: list[Path]) -> Path:
 
 
 def _remove_stale_temporaries(folder: Path) -> None:
-    """Temporary files a crashed write left behind, once they are older than STALE_TMP_SECONDS."""
+    """Temporary files a crashed write left behind, and a crashed sort's spill folder, once they
+    are older than STALE_TMP_SECONDS."""
     cutoff = time.time() - STALE_TMP_SECONDS
     for path in folder.glob(".*.tmp"):
         with contextlib.suppress(OSError):
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
+            facts = path.lstat()
+            if facts.st_mtime < cutoff:
+                if stat.S_ISDIR(facts.st_mode):
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
 
 
 def load_dataset(

@@ -19,6 +19,7 @@ hands back the frame's own rows (`rows`), with their exact types.
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections import OrderedDict
@@ -309,13 +310,41 @@ class Engine:
         """Arrow to pandas; from a Parquet file, typed as `pd.read_parquet` of the file types it."""
         if self._schema is not None:
             # The file's own column types and pandas metadata (Int64, bool, str), so a page
-            # read from the engine holds what the dataset's frame would.
-            fields = [
-                self._schema.field(n) if n in self._schema.names else table.schema.field(n)
-                for n in table.column_names
-            ]
-            table = table.cast(pa.schema(fields)).replace_schema_metadata(self._schema.metadata)
+            # read from the engine holds what the dataset's frame would. Only for a column
+            # that holds the file's column: an aggregate's alias (a count `n`, a list `head`)
+            # may share the name of an extra column, which the loader keeps whatever its name.
+            held = [_holds(f, self._schema) for f in table.schema]
+            pairs = list(zip(table.schema, held, strict=True))
+            fields = [self._schema.field(f.name) if h else f for f, h in pairs]
+            aliases = {f.name for f, h in pairs if not h and f.name in self._schema.names}
+            table = table.cast(pa.schema(fields)).replace_schema_metadata(
+                _pandas_metadata(self._schema.metadata, aliases)
+            )
         return table.to_pandas()
+
+
+def _holds(field: pa.Field, schema: pa.Schema) -> bool:
+    """Whether a result's column is the file's column of that name, as DuckDB reads it back:
+    the same type, or text for text (DuckDB hands back `string` for the file's `large_string`)."""
+    if field.name not in schema.names:
+        return False
+    kept = schema.field(field.name).type
+    if pa.types.is_dictionary(kept):  # a pandas category: DuckDB reads back its values
+        kept = kept.value_type
+    return field.type == kept or (_is_text(field.type) and _is_text(kept))
+
+
+def _pandas_metadata(metadata: dict | None, aliases: set[str]) -> dict | None:
+    """The file's pandas metadata without what it says of `aliases` (pandas would retype them)."""
+    if not metadata or b"pandas" not in metadata or not aliases:
+        return metadata
+    pandas_meta = json.loads(metadata[b"pandas"])
+    pandas_meta["columns"] = [c for c in pandas_meta.get("columns", []) if c.get("name") not in aliases]
+    return {**metadata, b"pandas": json.dumps(pandas_meta).encode()}
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
 
 
 class _Recent:

@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -893,3 +894,218 @@ def test_a_sort_that_fails_keeps_the_file_in_the_csvs_order(tmp_path, tiny_ref, 
     again = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
     assert again.from_cache and again.notices == ()
     pd.testing.assert_frame_equal(again.events, built.events)
+
+
+# ----- the sort, attacked: awkward tables, every reader of the sorted file, and its failures -------
+
+#: Ids that tie on date and compare differently by case, digits and hyphens ("b-10" < "b-2" <
+#: "b10" < "b2" byte by byte), dates of every precision, undated rows.
+_TIES = [
+    ("b-2", "2019-05-01"),
+    ("b10", "2019-05-01"),
+    ("b-10", "2019-05-01"),
+    ("b2", "2019-05-01"),
+    ("a1", "2019"),
+    ("a-1", "2019"),
+    ("a11", "2019"),
+    ("0a", "2019-05"),
+    ("9-z", "2019-05"),
+    ("z9", ""),
+    ("a", ""),
+    ("a-1-1", "2018-12-31"),
+]
+_EXTRA = ["note", "empty", "n"]
+
+
+def _awkward_rows(kind: str) -> tuple[list[dict], list[str]]:
+    """Rows of one awkward kind, shuffled, and the CSV's columns."""
+    from dashboard.schema import EVENT_COLUMNS
+
+    if kind == "one row":
+        return [row(event_id="x", date_start="2019", date_end="")], list(EVENT_COLUMNS)
+    pairs = [(i, "") for i, _ in _TIES] if kind == "every row undated" else _TIES
+    rows = [
+        # Figures on some rows only (value NaN elsewhere), extra text columns, one of them empty.
+        row(
+            event_id=i,
+            date_start=d,
+            date_end="",
+            value=str(k) if k % 2 else "",
+            unit="USD bn" if k % 2 else "",
+            note=f"n{k}" if k % 3 else "",
+            empty="",
+            n=str(k) if k % 2 else "",
+        )
+        for k, (i, d) in enumerate(pairs)
+    ]
+    random.Random(kind).shuffle(rows)
+    return rows, [*EVENT_COLUMNS, *_EXTRA]
+
+
+@pytest.mark.parametrize("kind", ["ties, precisions, extra columns", "every row undated", "one row"])
+@pytest.mark.parametrize("at_threshold", [False, True], ids=["from 0 rows", "exactly SORT_MIN_ROWS"])
+def test_a_sorted_cache_answers_as_the_frame_does(tmp_path, tiny_ref, monkeypatch, kind, at_threshold):
+    """The sorted file's reopened events equal the unsorted build's and the in-memory one's; its
+    engine knows it is in order; aggregates and every download give the frame's answers."""
+    from dashboard.aggregate import flow_table, place_table
+    from dashboard.engine import Engine, Selection
+    from dashboard.export import FORMATS, ExportContext
+    from dashboard.filters import FilterState
+    from dashboard.timespan import year_counts
+
+    rows, columns = _awkward_rows(kind)
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes(rows, columns=columns))
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    sources, problems = load_sources()
+    built = {}
+    for name, sort_from in (("sorted", len(rows) if at_threshold else 0), ("unsorted", len(rows) + 1)):
+        monkeypatch.setattr(ds, "SORT_MIN_ROWS", sort_from)
+        folder = tmp_path / name
+        ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=folder)
+        built[name] = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=folder)
+        assert built[name].from_cache and built[name].notices == ()
+        assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
+    small = ds.build_dataset(path.read_bytes(), tiny_ref, sources, problems, name="events.csv")
+    frame, sorted_, unsorted = small.events, built["sorted"], built["unsorted"]
+    pd.testing.assert_frame_equal(sorted_.events, unsorted.events)
+    pd.testing.assert_frame_equal(sorted_.events, frame, check_dtype=False)
+    assert list(sorted_.result.extra_columns) == [c for c in columns if c in _EXTRA]
+    engine = Engine.from_parquet(sorted_.parquet)
+    assert engine.in_date_order()
+    assert len(rows) == 1 or not Engine.from_parquet(unsorted.parquet).in_date_order()
+    sel = Selection(engine)
+    pd.testing.assert_frame_equal(place_table(sel), place_table(frame))
+    pd.testing.assert_frame_equal(flow_table(sel, tiny_ref), flow_table(frame, tiny_ref))
+    assert year_counts(sel) == year_counts(frame)
+    for fmt in FORMATS:
+        got = FORMATS[fmt].write(sel, ExportContext(sorted_, FilterState()))
+        assert got == FORMATS[fmt].write(frame, ExportContext(small, FilterState())), fmt
+
+
+class _FailingWriter:
+    """pq.ParquetWriter whose `fail_at`-th file (the sink's is the first) raises once a batch is
+    on disk: a disk that fills mid-sort, or a reader loop that breaks."""
+
+    made = 0
+
+    def __init__(self, error: Exception, fail_at: int):
+        self.error, self.fail_at = error, fail_at
+
+    def __call__(self, path, schema, **kwargs):
+        _FailingWriter.made += 1
+        writer = _REAL_WRITER(path, schema, **kwargs)
+        if _FailingWriter.made < self.fail_at:
+            return writer
+        error, real_write = self.error, writer.write_table
+
+        def write_table(table, *args, **kw):
+            real_write(table, *args, **kw)
+            raise error
+
+        writer.write_table = write_table
+        return writer
+
+
+_REAL_WRITER = ds.pq.ParquetWriter
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError(28, "No space left on device"), RuntimeError("a batch the reader could not convert")],
+    ids=["disk full", "reader loop"],
+)
+def test_a_sort_that_fails_mid_write_leaves_nothing_behind_at_once(tmp_path, monkeypatch, error):
+    """The part of the sorted file written goes as soon as the sort gives up: on a full disk it
+    would otherwise leave no room for the sidecar, and the table would not be cached at all."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    staged = tmp_path / "staged.parquet"
+    table = pa.table({"event_id": ["b", "a"], "date_start": ["2019", "2019"]})
+    pq.write_table(table, staged)
+    _FailingWriter.made = 0
+    monkeypatch.setattr(ds.pq, "ParquetWriter", _FailingWriter(error, fail_at=1))
+    temporary: list = []
+    assert ds._in_views_order(staged, table.schema, tmp_path, "events-x.parquet", temporary) == staged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["staged.parquet"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError(28, "No space left on device"), RuntimeError("a batch the reader could not convert")],
+    ids=["disk full", "reader loop"],
+)
+def test_a_table_whose_sort_fails_is_served_with_its_problems(tmp_path, tiny_ref, monkeypatch, error):
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    monkeypatch.setattr(ds, "SORT_MIN_ROWS", 0)
+    rows, columns = _awkward_rows("ties, precisions, extra columns")
+    rows.append(row(event_id="bad", category="nonsense"))
+    path = tmp_path / "events.csv"
+    path.write_bytes(table_bytes(rows, columns=columns))
+    sources, problems = load_sources()
+    frame = ds.build_dataset(path.read_bytes(), tiny_ref, sources, problems, name="events.csv")
+    _FailingWriter.made = 0
+    monkeypatch.setattr(ds.pq, "ParquetWriter", _FailingWriter(error, fail_at=2))
+    built = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert _FailingWriter.made == 2  # the sink's file, then the sort's
+    assert built.parquet is not None and built.notices == ()
+    assert built.result.problems == frame.result.problems and len(built.result.problems) == 1
+    pd.testing.assert_frame_equal(built.events, frame.events, check_dtype=False)
+    assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_spill_folder_that_cannot_be_made_keeps_the_table_as_read(tmp_path, tiny_ref, monkeypatch):
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
+    monkeypatch.setattr(ds, "SORT_MIN_ROWS", 0)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(ds.tempfile, "TemporaryDirectory", refused)
+    path = _shuffled_table(tmp_path)
+    sources, problems = load_sources()
+    built = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
+    assert built.parquet is not None and built.notices == ()
+    assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".")] == []
+    assert (ds.views_order(built.events) == np.arange(len(built.events))).all()
+
+
+def test_a_crashed_sorts_spill_folder_is_removed_by_the_next_check(tmp_path, tiny_ref, monkeypatch):
+    """A sort killed mid-way (27 s at 10M rows) leaves its spill folder, gigabytes at 10M: the
+    next check removes it once stale, as it does a crashed write's temporary file."""
+    import tempfile
+
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(ds, "SORT_MIN_ROWS", 0)
+    folder = tmp_path / "c"
+    folder.mkdir()
+    spills = []
+
+    class Crashed(tempfile.TemporaryDirectory):
+        """The folder the sort makes, left as a killed process leaves it."""
+
+        def __enter__(self):
+            spills.append(Path(self.name))
+            (Path(self.name) / "duckdb_temp_block").write_bytes(b"spilled rows")
+            return super().__enter__()
+
+        def __exit__(self, *exc):
+            self._finalizer.detach()
+
+    monkeypatch.setattr(ds.tempfile, "TemporaryDirectory", Crashed)
+    path = _shuffled_table(tmp_path)
+    sources, problems = load_sources()
+    ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=folder)
+    monkeypatch.undo()
+    monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
+    (spill,) = spills
+    assert spill.parent == folder and spill.is_dir()
+    old = time.time() - ds.STALE_TMP_SECONDS - 60
+    os.utime(spill, (old, old))
+    path.write_bytes(path.read_bytes() + table_bytes([row(event_id="one-more")]).split(b"\n", 1)[1])
+    ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=folder)
+    assert not spill.exists()
