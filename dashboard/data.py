@@ -332,6 +332,17 @@ def _header_columns(header: list[str], at: int, name: str, problems: list[Proble
             problems.append(Problem(name, at, shown, f"{why}; column not loaded", "warning"))
         else:
             keep.append(i)
+    # An extra column named as another column but for letter case is not loaded: DuckDB, which
+    # reads cached tables, cannot tell them apart (it would rename one, and lose it).
+    taken = {c.casefold(): c for c in schema.EVENT_COLUMNS}
+    for i in list(keep):
+        column = header[i]
+        if taken.get(column.casefold(), column) == column:  # new, or the very same name
+            taken[column.casefold()] = column  # (a name given twice is refused below)
+            continue
+        reason = "another column has this name in other letter case; column not loaded"
+        problems.append(Problem(name, at, _show(column), reason, "warning"))
+        keep.remove(i)
     names = [header[i] for i in keep]
     duplicated = sorted({h for h in names if names.count(h) > 1})
     missing = [c for c in schema.EVENT_COLUMNS if c not in names]
@@ -361,8 +372,12 @@ def column_name_problem(column: str) -> str:
     if controls:
         codes = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(controls))
         return f"name holds control characters ({codes})"
-    if column in schema.DERIVED_COLUMNS:
+    # Letter case aside: DuckDB, which reads cached tables, does not tell `Year_Start` from
+    # `year_start`.
+    if column.casefold() in {c.casefold() for c in schema.DERIVED_COLUMNS}:
         return "the dashboard derives a column of this name, which would overwrite yours"
+    if column.casefold() in {c.casefold() for c in schema.ENGINE_COLUMNS}:
+        return "the dashboard's query engine uses this name for each event's position"
     return ""
 
 

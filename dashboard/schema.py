@@ -159,6 +159,10 @@ DERIVED_COLUMNS: dict[str, str] = {
     "search_text": "text columns and the countries' codes, names and aliases, in search form",
 }
 
+#: Names the query engine gives columns of its own (`engine.ROW`, each event's position): a
+#: table's column may not take them, in any letter case.
+ENGINE_COLUMNS = ("_row",)
+
 #: The widest table accepted: the schema's columns and this many in all (extra columns are kept
 #: and exported). A wider file is refused before any frame is built, so a 10,000-column upload
 #: costs no more than its bytes.

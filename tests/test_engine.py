@@ -315,12 +315,6 @@ def test_pages_of_a_shuffled_file_match_the_frame_for_random_filters(shipped, tm
     assert picked["_row"].tolist() == [2, 5]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the loader keeps extra columns DuckDB cannot tell apart: `_row` in any case (the "
-    "engine's position column) and names equal but for case (DuckDB's names are case-blind); "
-    "the fix is the loader's (data.column_name_problem), outside the engine",
-)
 @pytest.mark.parametrize("extra", [["_row"], ["_ROW"], ["Note", "note"], ["DATE_START"]])
 def test_extra_columns_duckdb_cannot_tell_apart_are_refused_or_read_back(tiny_ref, tmp_path, extra):
     from dashboard.data import load_events

@@ -61,7 +61,10 @@ def main(cli_events: str | None = None) -> None:
     with data_box:
         result = dataset.result
         st.caption(
-            esc(f"Using {dataset.label}: {result.rows_loaded:,} events loaded, {result.rows_skipped:,} skipped.")
+            esc(
+                f"Using {dataset.label}: {result.rows_loaded:,} events loaded, "
+                f"{result.rows_skipped:,} skipped."
+            )
         )
 
     for notice in url_notices():
