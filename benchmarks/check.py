@@ -13,7 +13,8 @@ starts; peak memory is the process's ru_maxrss, imports included):
 - first check: `dataset.build_dataset` with an empty cache folder: the check, and each batch
   enriched (spatial join, search text) and written to the Parquet cache, with its sidecar;
 - reopen: `build_dataset` again in a new process: the cache entry verified and opened;
-- reopen + rows: the same, then `Dataset.events` read into memory (what the pages do today).
+- reopen + rows: the same, then `Dataset.events` read into memory (no page or export asks
+  for it any more; kept to show what holding the rows would cost).
 
 Tables come from `benchmarks/synth.py` (results/cache/, git-ignored; 10M rows is about 2 GB).
 Not a test: the figures depend on the machine. The results go to stdout and results/check.md.
