@@ -273,6 +273,7 @@ def build_dataset(
                 )
             built, failure = _check_into_cache(path, entry, reference, articles, label, report)
             if built is not None:
+                notices.extend(built.notices)
                 report(1.0, f"{label}: {built.result.rows_loaded:,} events ready")
                 return Dataset(
                     reference,
@@ -1013,6 +1014,7 @@ class _Built(NamedTuple):
     result: LoadResult
     load: Callable[[], pd.DataFrame]
     pin: _Pinned
+    notices: tuple[str, ...] = ()
 
 
 class _ParquetSink(Sink):
@@ -1084,6 +1086,7 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
     cached ("" when there was nothing to cache: no valid row)."""
     folder = entry.parquet.parent
     temporary: list[Path] = []
+    sorting: list[str] = []  # why the sort into the views' order failed, if it did
     sink = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -1102,7 +1105,13 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
         staged = sink.path
         if sink.rows >= SORT_MIN_ROWS:
             report(0.86, f"Putting {sink.rows:,} events in date order for quick views…")
-            staged = _in_views_order(staged, sink.schema, folder, entry.parquet.name, temporary)
+            staged, unsorted = _in_views_order(staged, sink.schema, folder, entry.parquet.name, temporary)
+            if unsorted:
+                sorting.append(
+                    f"cache {entry.parquet.name}: the table could not be put in date order "
+                    f"({unsorted}); it is kept in its CSV's order, so its views are slower "
+                    "(tried again when the table changes)"
+                )
         report(0.95, f"Saving the checked table for next time ({sink.rows:,} events)…")
         meta = {
             "key": entry.key,
@@ -1134,7 +1143,7 @@ def _check_into_cache(path: Path, entry: _CacheEntry, reference, articles, label
     lazy = LoadResult(
         lambda: _schema_frame(load(), extra), result.problems, result.rows_read, extra, sink.rows
     )
-    return _Built(lazy, load, pin), ""
+    return _Built(lazy, load, pin, tuple(sorting)), ""
 
 
 #: From this many rows a checked table's Parquet file is rewritten in the views' order when it
@@ -1146,12 +1155,14 @@ SORT_MIN_ROWS = 3_000_000
 SORT_MEMORY = "400MB"
 
 
-def _in_views_order(staged: Path, schema: pa.Schema, folder: Path, name: str, temporary: list[Path]) -> Path:
-    """`staged` rewritten in the views' order (`geo.VIEWS_ORDER_SQL`), or `staged` itself when
-    it is in that order already or the sort fails (the table is served as it is: slower views,
-    never wrong ones). The rows are sorted by DuckDB, spilling to a temporary folder, and
-    written back by pyarrow with the file's own schema (its pandas metadata, so a reopen types
-    the columns as before)."""
+def _in_views_order(
+    staged: Path, schema: pa.Schema, folder: Path, name: str, temporary: list[Path]
+) -> tuple[Path, str]:
+    """`staged` rewritten in the views' order (`geo.VIEWS_ORDER_SQL`) and "", or `staged` itself
+    and "" when it is in that order already, or `staged` and why the sort failed (the table is
+    served as it is: slower views, never wrong ones). The rows are sorted by DuckDB, spilling to
+    a temporary folder, and written back by pyarrow with the file's own schema (its pandas
+    metadata, so a reopen types the columns as before)."""
     import duckdb
 
     from dashboard.engine import Engine
@@ -1160,7 +1171,7 @@ def _in_views_order(staged: Path, schema: pa.Schema, folder: Path, name: str, te
     engine = Engine.from_parquet(staged)
     try:
         if engine.in_date_order():
-            return staged
+            return staged, ""
     finally:
         engine.close()
     target = _temporary(folder, name, temporary)
@@ -1180,12 +1191,12 @@ def _in_views_order(staged: Path, schema: pa.Schema, folder: Path, name: str, te
             with pq.ParquetWriter(target, schema) as writer:
                 for batch in reader:
                     writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-    except Exception:  # out of memory or disk: keep the file in the CSV's order
+    except Exception as exc:  # out of memory or disk: keep the file in the CSV's order
         # The part written goes now: on a full disk it would leave no room for the sidecar.
         with contextlib.suppress(OSError):
             target.unlink(missing_ok=True)
-        return staged
-    return target
+        return staged, f"{type(exc).__name__}: {str(exc)[:200]}"
+    return target, ""
 
 
 def _stat_key(path: Path) -> tuple[int, int, int]:

@@ -889,7 +889,8 @@ def test_a_sort_that_fails_keeps_the_file_in_the_csvs_order(tmp_path, tiny_ref, 
     monkeypatch.undo()
     monkeypatch.setattr(ds, "CACHE_MIN_BYTES", 0)
     monkeypatch.setattr(ds, "LAZY_MIN_ROWS", 0)
-    assert built.notices == ()
+    (notice,) = built.notices  # said once, when the table is checked
+    assert "could not be put in date order (BinderException" in notice and "views are slower" in notice
     assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".")] == []
     again = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
     assert again.from_cache and again.notices == ()
@@ -1028,7 +1029,8 @@ def test_a_sort_that_fails_mid_write_leaves_nothing_behind_at_once(tmp_path, mon
     _FailingWriter.made = 0
     monkeypatch.setattr(ds.pq, "ParquetWriter", _FailingWriter(error, fail_at=1))
     temporary: list = []
-    assert ds._in_views_order(staged, table.schema, tmp_path, "events-x.parquet", temporary) == staged
+    kept, why = ds._in_views_order(staged, table.schema, tmp_path, "events-x.parquet", temporary)
+    assert kept == staged and why.startswith(type(error).__name__ if isinstance(error, type) else "")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["staged.parquet"]
 
 
@@ -1051,7 +1053,8 @@ def test_a_table_whose_sort_fails_is_served_with_its_problems(tmp_path, tiny_ref
     monkeypatch.setattr(ds.pq, "ParquetWriter", _FailingWriter(error, fail_at=2))
     built = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
     assert _FailingWriter.made == 2  # the sink's file, then the sort's
-    assert built.parquet is not None and built.notices == ()
+    assert built.parquet is not None and len(built.notices) == 1
+    assert "could not be put in date order" in built.notices[0]
     assert built.result.problems == frame.result.problems and len(built.result.problems) == 1
     pd.testing.assert_frame_equal(built.events, frame.events, check_dtype=False)
     assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".")] == []
@@ -1069,7 +1072,8 @@ def test_a_spill_folder_that_cannot_be_made_keeps_the_table_as_read(tmp_path, ti
     path = _shuffled_table(tmp_path)
     sources, problems = load_sources()
     built = ds.build_dataset(path, tiny_ref, sources, problems, cache_dir=tmp_path / "c")
-    assert built.parquet is not None and built.notices == ()
+    assert built.parquet is not None and len(built.notices) == 1
+    assert "could not be put in date order" in built.notices[0]
     assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".")] == []
     assert (ds.views_order(built.events) == np.arange(len(built.events))).all()
 
