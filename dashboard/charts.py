@@ -125,7 +125,7 @@ def timeline_chart(
                 scale=alt.Scale(domain=list(range(lo, hi + 1)), paddingInner=0.15),
                 axis=alt.Axis(labelAngle=0, labelOverlap=True),
             ),
-            y=alt.Y("sum(events):Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("sum(events):Q", title="Events", axis=alt.Axis(tickMinStep=1, format=",d")),
             color=_colour(table),
             tooltip=[alt.Tooltip("year:O"), alt.Tooltip("category:N", title="kind"), alt.Tooltip("events:Q")],
         )
@@ -150,7 +150,7 @@ def context_chart(events: pd.DataFrame, span: tuple[int, int], title: str) -> al
                 # A year of margin each side, so the first and last bars are drawn whole.
                 scale=alt.Scale(domain=[lo - 1, hi + 1], nice=False),
             ),
-            y=alt.Y("sum(events):Q", title=None, axis=alt.Axis(tickMinStep=1, format="d", tickCount=2)),
+            y=alt.Y("sum(events):Q", title=None, axis=alt.Axis(tickMinStep=1, format=",d", tickCount=2)),
             color=_colour(table),
             tooltip=[alt.Tooltip("year:O"), alt.Tooltip("category:N", title="kind"), alt.Tooltip("events:Q")],
         )
@@ -191,7 +191,7 @@ def months_chart(events: pd.DataFrame, span: tuple[int, int]) -> alt.Chart:
                 scale=alt.Scale(domain=months, paddingInner=0.15),
                 axis=alt.Axis(labelAngle=-45, labelOverlap=True),
             ),
-            y=alt.Y("sum(events):Q", title="Events", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("sum(events):Q", title="Events", axis=alt.Axis(tickMinStep=1, format=",d")),
             color=_colour(table),
             tooltip=[
                 alt.Tooltip("month:O"),

@@ -115,7 +115,7 @@ class Report:
         if self.missed > len(self.not_found):
             out.append(f"... and {self.missed - len(self.not_found):,} more phrases not found (not listed)")
         total = self.found + self.missed
-        out.append(f"{self.found} of {total} evidence phrases found verbatim in their article")
+        out.append(f"{self.found:,} of {total:,} evidence phrases found verbatim in their article")
         return out
 
 

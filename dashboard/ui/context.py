@@ -45,7 +45,7 @@ class PageContext:
         return self.state.describe(self.dataset.reference.country_names)
 
     def caption(self) -> str:
-        return f"{self.sentence} {self.count} of {self.total} events."
+        return f"{self.sentence} {self.count:,} of {self.total:,} events."
 
 
 def set_context(ctx: PageContext) -> None:

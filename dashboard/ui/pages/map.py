@@ -143,7 +143,8 @@ def _notes(view: str, ctx: PageContext, members: str) -> list[str]:
         hidden = ctx.selection.narrowed("lat IS NULL").count()
         if hidden:
             notes.append(
-                f"{hidden} of {ctx.count} events name no place in the text and are not drawn here (see Data)."
+                f"{hidden:,} of {ctx.count:,} events name no place in the text and are not drawn here "
+                "(see Data)."
             )
         return notes
     if view == "partnerships":

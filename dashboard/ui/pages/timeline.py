@@ -84,7 +84,7 @@ def render(ctx: PageContext) -> None:
         st.caption(f"{plural(undated, 'event')} undated in the text, not on the chart.")
     inferred = rows.narrowed("coalesce(date_inferred, false)").count()
     if inferred:
-        st.caption(f"{inferred} of these dates are inferred from context, not stated (see Data).")
+        st.caption(f"{inferred:,} of these dates are inferred from context, not stated (see Data).")
     figure_buttons(ctx, "timeline")
     st.subheader("Stated figures")
     names = ctx.dataset.reference.country_names
