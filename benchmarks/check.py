@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,13 +35,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.run import peak_mb, worker_process  # noqa: E402
+
 #: What each worker measures, in the order the table shows them.
 PHASES = ("baseline", "check only", "first check", "reopen", "reopen + rows")
 READERS = ("pyarrow.csv", "duckdb read_csv", "polars read_csv", "csv.reader")
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def worker(phase: str, path: str, cache: str) -> dict:
@@ -55,7 +51,7 @@ def worker(phase: str, path: str, cache: str) -> dict:
 
         start = time.perf_counter()
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        return {"seconds": time.perf_counter() - start, "rows": len(frame), "peak_mb": _peak_mb()}
+        return {"seconds": time.perf_counter() - start, "rows": len(frame), "peak_mb": peak_mb()}
     from dashboard import data, dataset
 
     reference, sources, problems = dataset.load_reference_and_sources()
@@ -73,7 +69,7 @@ def worker(phase: str, path: str, cache: str) -> dict:
             "rows": result.rows_loaded,
             "rows_read": result.rows_read,
             "problems": len(result.problems),
-            "peak_mb": _peak_mb(),
+            "peak_mb": peak_mb(),
         }
     steps: list[float] = []
     start = time.perf_counter()
@@ -92,7 +88,7 @@ def worker(phase: str, path: str, cache: str) -> dict:
         "rows_read": built.result.rows_read,
         "problems": len(built.result.problems),
         "progress_steps": len(steps),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -127,22 +123,11 @@ def _reader(name: str, path: str) -> dict:
 
         with open(path, encoding="utf-8", newline="") as handle:
             rows = sum(1 for _ in csv.reader(handle)) - 1
-    return {"seconds": time.perf_counter() - start, "rows": rows, "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - start, "rows": rows, "peak_mb": peak_mb()}
 
 
 def _run(phase: str, path: Path, cache: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", phase, str(path), str(cache)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=3600,
-        check=False,
-    )
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-    if out.returncode != 0 or not lines:
-        raise RuntimeError(f"worker {phase} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
-    return json.loads(lines[-1])
+    return worker_process(__file__, [phase, str(path), str(cache)], timeout=3600)
 
 
 def measure(rows: int, readers: bool) -> list[list[str]]:

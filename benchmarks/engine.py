@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,15 +33,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.run import FILTER_STEPS, _env, _table, machine  # noqa: E402
+from benchmarks.run import FILTER_STEPS, _env, _table, machine, peak_mb, worker_process  # noqa: E402
 from benchmarks.synth import CACHE, events_csv  # noqa: E402
 
 BASE_ROWS = 100_000
 VIEWS = ("summits", "partnerships", "flows")
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def enriched_parquet(n: int) -> Path:
@@ -102,7 +97,7 @@ def worker(n: int) -> dict:
 
     path = enriched_parquet(n)
     reference = load_reference()
-    base_mb = _peak_mb()
+    base_mb = peak_mb()
     t = time.perf_counter()
     engine = Engine.from_parquet(path)
     total = engine.total
@@ -147,7 +142,7 @@ def worker(n: int) -> dict:
         [format_value(v, u) for v, u in zip(page["value"], page["unit"], strict=True)]
         times.append(time.perf_counter() - t)
     out["data_s"] = statistics.median(times)
-    out["peak_mb"] = _peak_mb()
+    out["peak_mb"] = peak_mb()
     out["base_mb"] = base_mb
     return out
 
@@ -173,18 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             cwd=REPO,
             check=True,
         )
-        done = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", str(n)],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            cwd=REPO,
-            check=False,
-        )
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode or not lines:
-            raise RuntimeError(done.stderr[-3000:])
-        r = json.loads(lines[-1])
+        r = worker_process(__file__, [str(n)], timeout=3600)
         print(f"  {n:,} rows: {r}", flush=True)
         rows.append(
             [

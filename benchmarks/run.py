@@ -80,15 +80,16 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _worker(args: list[str], **env: str) -> dict:
-    """Run this file as a worker in a fresh process; it prints one JSON line last."""
+def worker_process(script: str, args: list[str], *, timeout: float = 900, **env: str) -> dict:
+    """Run a benchmark script as a worker (`script --worker ARGS`) in a fresh process; it
+    prints one JSON line last, which is returned. Every benchmark measures through this."""
     out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", *args],
+        [sys.executable, str(Path(script).resolve()), "--worker", *args],
         capture_output=True,
         text=True,
         env=_env(**env),
         cwd=REPO,
-        timeout=900,
+        timeout=timeout,
         check=False,
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
@@ -97,8 +98,14 @@ def _worker(args: list[str], **env: str) -> dict:
     return json.loads(lines[-1])
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def _worker(args: list[str], **env: str) -> dict:
+    """This file as a worker in a fresh process."""
+    return worker_process(__file__, args, **env)
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MiB (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _ms(seconds: float) -> str:
@@ -145,7 +152,7 @@ def worker_apptest(app: str, params: str, page: str, steps: int) -> dict:
         reruns.append(time.perf_counter() - t)
         if at.exception:
             raise RuntimeError([e.value for e in at.exception])
-    return {"first": first, "rerun": statistics.median(reruns), "reruns": reruns, "peak_mb": _peak_mb()}
+    return {"first": first, "rerun": statistics.median(reruns), "reruns": reruns, "peak_mb": peak_mb()}
 
 
 def worker_scale(n: int, phase: str, cache: str) -> dict:
@@ -158,7 +165,7 @@ def worker_scale(n: int, phase: str, cache: str) -> dict:
 
     path = events_csv(n)
     reference, sources, problems = load_reference_and_sources()
-    base_mb = _peak_mb()
+    base_mb = peak_mb()
     t = time.perf_counter()
     dataset = build_dataset(path, reference, sources, problems, cache_dir=cache)
     load = time.perf_counter() - t
@@ -193,7 +200,7 @@ def worker_scale(n: int, phase: str, cache: str) -> dict:
         t = time.perf_counter()
         dataset.events[export_columns(dataset.events)].to_csv(index=False)
         out["pandas_csv_s"] = time.perf_counter() - t
-    out["peak_mb"] = _peak_mb()
+    out["peak_mb"] = peak_mb()
     out["base_mb"] = base_mb
     return out
 
@@ -213,7 +220,7 @@ def worker_reopen(path: str, cache: str) -> dict:
     from dashboard.dataset import build_dataset, load_reference_and_sources, sources_path
 
     reference, sources, problems = load_reference_and_sources(sources=sources_path(Path(path)))
-    base_mb = _peak_mb()
+    base_mb = peak_mb()
     t = time.perf_counter()
     dataset = build_dataset(path, reference, sources, problems, cache_dir=cache)
     took = time.perf_counter() - t
@@ -222,7 +229,7 @@ def worker_reopen(path: str, cache: str) -> dict:
         "from_cache": dataset.from_cache,
         "lazy": dataset.loaded is None,
         "rows": dataset.result.rows_loaded,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
         "base_mb": base_mb,
     }
 
@@ -234,7 +241,7 @@ def worker_read_csv(path: str) -> dict:
 
     t = time.perf_counter()
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return {"read_csv": time.perf_counter() - t, "rows": len(frame), "peak_mb": _peak_mb()}
+    return {"read_csv": time.perf_counter() - t, "rows": len(frame), "peak_mb": peak_mb()}
 
 
 def worker_app(path: str, cache: str, params: str, page: str) -> dict:
@@ -261,7 +268,7 @@ def worker_app(path: str, cache: str, params: str, page: str) -> dict:
         "rerun_max": max(reruns),
         "deck_bytes": deck_bytes,
         "lazy": ctx.dataset.loaded is None and ctx.dataset.parquet is not None,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 

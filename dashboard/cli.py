@@ -179,8 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     context = ExportContext(dataset, state, permalink=link)
     if not args.output:
         return _stream_to_stdout(lambda out: fmt.stream(rows, context, out))
-    written = _Progress(sys.stderr)
-    written.what = f"{args.output}"
+    written = _Progress(sys.stderr, what=args.output)
     if not _write(args.output, lambda out: fmt.stream(rows, context, _Counted(out, written))):
         return 2
     written.done()
@@ -236,12 +235,11 @@ class _Progress:
     (a 10M-row check or export takes minutes); silent when stderr is a file or a pipe, so logs
     and tests hold only the outcome."""
 
-    def __init__(self, stream) -> None:
-        self.stream = stream
+    def __init__(self, stream, what: str = "") -> None:
+        self.stream, self.what = stream, what  # `what`: the file being written, for `wrote`
         self.live = bool(getattr(stream, "isatty", lambda: False)())
         self._last = 0.0
         self._shown = False
-        self.what = ""
 
     def __call__(self, fraction: float | None, text: str) -> None:
         now = time.monotonic()

@@ -191,9 +191,7 @@ class Engine:
             )
             order = page.column(0).to_numpy()
             fetched = self.fetch_rows(order, list(columns or self.columns))
-            rank = pd.Series(np.arange(len(order)), index=order)
-            fetched = fetched.iloc[np.argsort(rank.loc[fetched[ROW]].to_numpy(), kind="stable")]
-            return fetched.drop(columns=ROW).reset_index(drop=True)
+            return fetched.set_index(ROW).loc[order].reset_index(drop=True)
         wanted = ", ".join(_quote(c) for c in (columns or self.columns))
         sql, args = f"SELECT {wanted} FROM {EVENTS} WHERE {where}{self._order()}", list(params)
         if limit is not None:

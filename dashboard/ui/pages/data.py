@@ -35,6 +35,10 @@ SHOWN_COLUMNS = [
     "event_id",
 ]
 
+#: What a page of the table reads: the shown columns, the figure as its value and unit (the long
+#: summary and search text are never read).
+READ_COLUMNS = [c for c in SHOWN_COLUMNS if c != "figure"] + ["value", "unit"]
+
 
 def render(ctx: PageContext) -> None:
     st.title("Data")
@@ -46,9 +50,7 @@ def render(ctx: PageContext) -> None:
     # Same rows, same order as the downloads (the dataset is kept in date order, geo.enrich);
     # the table shows one page at a time, so its cost is bounded by the page, not the table.
     start = _page_start(ctx.count, every_download=not bounded)
-    # Only what the table shows is read (the long summary and search text are not).
-    wanted = [c for c in SHOWN_COLUMNS if c != "figure"] + ["value", "unit"]
-    page = rows.rows(columns=wanted, limit=PAGE_SIZE, offset=start)
+    page = rows.rows(columns=READ_COLUMNS, limit=PAGE_SIZE, offset=start)
     # The table shows figures as people read them; the downloads keep value and unit apart.
     shown = page.assign(figure=[format_value(v, u) for v, u in zip(page["value"], page["unit"], strict=True)])
     table = shown[SHOWN_COLUMNS]
